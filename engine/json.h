@@ -1,0 +1,56 @@
+/* engine/json.h -- weir's own JSON codec for the record path (SPEC §3 edge rules).
+ *
+ * Decoding is strict RFC 8259: one object per line, valid UTF-8 (no lone
+ * surrogates), nesting up to 512 levels (the top-level object is level 1),
+ * duplicate member names keep the last, an integer literal in the int64 range
+ * is an int and any other number a double, a number outside the double range
+ * (1e400) is an error, only space, tab, CR and LF are whitespace. Strings without
+ * escapes point into the input buffer; others are unescaped into the arena.
+ * Encoding writes valid UTF-8 with the escapes JSON needs, doubles in the
+ * shortest form that reads back to the same value and always as a double
+ * (`1.0`, `-0.0`, `1e+300`), and non-finite doubles as null.
+ * Thread: any; no global state. */
+#ifndef WEIR_ENGINE_JSON_H
+#define WEIR_ENGINE_JSON_H
+
+#include <stddef.h>
+
+#include "engine/arena.h"
+#include "engine/buf.h"
+#include "engine/value.h"
+
+#define WEIR_JSON_MAX_DEPTH 512
+
+typedef struct weir_json_error {
+    size_t offset;   /* byte offset of the problem in the input */
+    char msg[120];   /* e.g. "invalid UTF-8", "expected ',' or '}'" */
+} weir_json_error;
+
+/* Decodes buf[0..len), which must hold exactly one JSON object (surrounding
+ * whitespace allowed). On success returns 0 and *out is an OBJECT whose strings
+ * borrow from buf or the arena a (valid while both are). Otherwise returns
+ * WEIR_EJSON with err filled (err may be NULL): the record is a dead letter
+ * `json`. Never reads past buf + len. */
+int weir_json_decode_object(const char *buf, size_t len, weir_arena *a, weir_value *out,
+                            weir_json_error *err);
+
+/* Same for any JSON value at top level (tests, job-file values). */
+int weir_json_decode_value(const char *buf, size_t len, weir_arena *a, weir_value *out,
+                           weir_json_error *err);
+
+/* Appends v as compact JSON (no newline) to out. */
+void weir_json_encode(weir_buf *out, const weir_value *v);
+
+/* Appends len bytes of UTF-8 as a quoted JSON string. Invalid UTF-8 is replaced
+ * by U+FFFD, one per maximal invalid subpart. Returns 1 if any replacement was
+ * made, else 0. */
+int weir_json_encode_string(weir_buf *out, const char *s, size_t len);
+
+/* Appends a double in the shortest round-trip form, always readable as a double
+ * ("1.0", "-0.0", "1e+300"); inf and NaN become null. */
+void weir_json_encode_double(weir_buf *out, double d);
+
+/* Whether s[0..len) is valid UTF-8 (no surrogates, no overlongs, <= U+10FFFF). */
+int weir_utf8_valid(const char *s, size_t len);
+
+#endif
