@@ -27,15 +27,29 @@ typedef enum weir_time_unit {
 typedef struct weir_event_time weir_event_time; /* opaque */
 
 /* Builds an extractor. unit applies to numbers. format: NULL, or a strptime-style
- * pattern (%Y %m %d %H %M %S %f? %y %b %j %p %I %e %T %D %F %%, literal chars);
- * timezone: NULL (UTC) or an IANA name. Returns owned extractor (free with
- * weir_event_time_free) or NULL with err set (unknown time zone, bad format). */
+ * pattern (see strptime_local.h: %Y %y %m %d %e %H %I %p %M %S %f %j %b %B %a
+ * %z %T %R %D %F %%, literal chars; with %z the string's offset is used, not
+ * the time zone); timezone: NULL (UTC) or an IANA name (tzfile.h). Both
+ * strings are borrowed. Returns owned extractor (free with
+ * weir_event_time_free) or NULL with err set (WEIR_EINVAL: bad unit or format,
+ * bad zone name; WEIR_ENOTFOUND: unknown time zone). */
 weir_event_time *weir_event_time_new(weir_time_unit unit, const char *format,
                                      const char *timezone, weir_error *err);
 void weir_event_time_free(weir_event_time *et);
 
+/* Names the field in fault messages ("event time field 'ts' is missing");
+ * name is borrowed and copied (up to 60 bytes). Optional; call before sharing
+ * the extractor between threads. Without it messages say "event time field". */
+void weir_event_time_set_field_name(weir_event_time *et, const char *name);
+
 /* Reads the event time from field (borrowed; NULL when the field is missing).
- * Returns 0 and *out_ms, or WEIR_ETIME with fault->msg saying why. */
+ * Returns 0 and *out_ms in [WEIR_TIME_VALID_MIN_MS, WEIR_TIME_VALID_MAX_MS]
+ * (time.h), or WEIR_ETIME with fault->msg saying why (fault may be NULL).
+ * Numbers: an int is scaled exactly and floored to the ms (also before 1970:
+ * -1 us is -1 ms); a double in ms/us/ns is floored; a double in s is first
+ * rounded to the microsecond (so 1700000000.123 is ...123 ms, not the .122 its
+ * binary value would floor to), then floored to the ms.
+ * No allocation; tens of ns for RFC 3339. */
 int weir_event_time_extract(const weir_event_time *et, const weir_value *field,
                             int64_t *out_ms, weir_fault *fault);
 

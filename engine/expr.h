@@ -17,6 +17,7 @@
 
 #include "engine/arena.h"
 #include "engine/operator.h"
+#include "engine/path.h"
 #include "engine/value.h"
 
 typedef struct weir_expr weir_expr; /* opaque */
@@ -43,7 +44,8 @@ void weir_expr_free(weir_expr *e);
 
 /* Evaluates e against record (an OBJECT). On success returns 0 and sets *out;
  * strings it creates live in a (valid until weir_arena_reset(a)); values taken
- * from the record are borrowed from it. On a type error (SPEC §3: 'a' * 2,
+ * from the record are borrowed from it, string literals from e (valid until
+ * weir_expr_free). On a type error (SPEC §3: 'a' * 2,
  * division by zero, int64 overflow, ...) returns WEIR_ETYPE with fault->msg set:
  * the caller sends the record to the dead-letter output. */
 int weir_expr_eval(const weir_expr *e, const weir_value *record, weir_arena *a,
@@ -51,5 +53,10 @@ int weir_expr_eval(const weir_expr *e, const weir_value *record, weir_arena *a,
 
 /* The expression as written, borrowed (valid until weir_expr_free). */
 const char *weir_expr_text(const weir_expr *e);
+
+/* When the whole expression is one field path (`user_id`, `items[0].price`),
+ * returns it borrowed (valid until weir_expr_free); else NULL. Lets a map or a
+ * key see that a field is copied whole. */
+const weir_path *weir_expr_path(const weir_expr *e);
 
 #endif

@@ -14,6 +14,7 @@
 #define WEIR_ENGINE_JSON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "engine/arena.h"
 #include "engine/buf.h"
@@ -46,11 +47,29 @@ void weir_json_encode(weir_buf *out, const weir_value *v);
  * made, else 0. */
 int weir_json_encode_string(weir_buf *out, const char *s, size_t len);
 
+/* Appends the decimal form of i (no quotes). */
+void weir_json_encode_int(weir_buf *out, int64_t i);
+
 /* Appends a double in the shortest round-trip form, always readable as a double
  * ("1.0", "-0.0", "1e+300"); inf and NaN become null. */
 void weir_json_encode_double(weir_buf *out, double d);
 
+/* UTF-8 helpers (engine/utf8.c), shared by the decoder, the encoder and the
+ * dead-letter writer. Well-formed means Unicode Table 3-7: no overlongs, no
+ * surrogates (U+D800..U+DFFF), nothing above U+10FFFF. */
+
 /* Whether s[0..len) is valid UTF-8 (no surrogates, no overlongs, <= U+10FFFF). */
 int weir_utf8_valid(const char *s, size_t len);
+
+/* Looks at the sequence starting at s[0] (len >= 1 bytes available). If it is
+ * well-formed, returns its length 1..4 and stores the code point in *cp (cp may
+ * be NULL). Otherwise returns minus the length of its maximal invalid subpart
+ * (-1, -2 or -3): the bytes one U+FFFD replaces under Unicode's "substitution
+ * of maximal subparts" (Unicode §3.9, U+FFFD substitution). */
+int weir_utf8_next(const char *s, size_t len, uint32_t *cp);
+
+/* Writes code point cp (<= U+10FFFF, not a surrogate) as UTF-8 into out[0..4);
+ * returns the number of bytes written (1..4). */
+size_t weir_utf8_put(char *out, uint32_t cp);
 
 #endif

@@ -2,9 +2,10 @@
  *
  * A path is compiled once per job into segments (member name or array index)
  * and looked up per record without allocation.
- * Grammar: segment ('.' name | '[' digits ']')*, where the first segment is a
- * name; a name is [A-Za-z_][A-Za-z0-9_]* (a field whose name has other
- * characters can be reached with the quoted form ["any name"] -- TODO if needed).
+ * Grammar: name ('.' name | '[' digits ']')*; a name is [A-Za-z_][A-Za-z0-9_]*;
+ * an index is decimal, at most 4294967294 (arrays hold at most 2^32-1 items).
+ * No whitespace inside a path. A field whose name has other characters cannot
+ * be reached yet (a quoted form ["any name"] is a possible extension).
  * Thread: a compiled path is immutable; lookups from any thread. */
 #ifndef WEIR_ENGINE_PATH_H
 #define WEIR_ENGINE_PATH_H
@@ -31,5 +32,16 @@ const char *weir_path_text(const weir_path *p);
 
 /* The first segment's name (the top-level field), borrowed; its length in *len. */
 const char *weir_path_root(const weir_path *p, size_t *len);
+
+/* Number of segments (1 for a plain top-level field `amount`). */
+size_t weir_path_segments(const weir_path *p);
+
+/* Parses the path at the start of text[0..len) and stops before the first byte
+ * that cannot continue it (used by the expression lexer: `a.b + 1` stops before
+ * the space). A '.' must be followed by a name and a '[' by digits and ']';
+ * otherwise it is an error, not a stop. Returns owned path with *consumed set,
+ * or NULL with *err_offset (byte offset of the problem in text) and err set. */
+weir_path *weir_path_compile_prefix(const char *text, size_t len, size_t *consumed,
+                                    size_t *err_offset, weir_error *err);
 
 #endif

@@ -13,6 +13,8 @@ typedef struct weir_diag_item {
     int line, column;    /* 1-based; 0 when the file itself is the problem */
     int is_warning;
     char *message;       /* owned */
+    char *origin;        /* owned or NULL: printed instead of FILE:LINE:COL, e.g.
+                            "--set a.b" for a problem with a command-line override */
 } weir_diag_item;
 
 typedef struct weir_diag {
@@ -31,8 +33,21 @@ void weir_diag_error(weir_diag *d, int line, int column, const char *fmt, ...)
 void weir_diag_warning(weir_diag *d, int line, int column, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Adds an error about something that is not in the file: printed as
+ * "ORIGIN: message" (origin copied, e.g. "--set checkpoint.interval"). */
+void weir_diag_error_origin(weir_diag *d, const char *origin, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void weir_diag_warning_origin(weir_diag *d, const char *origin, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Prints every item, sorted by position, as "FILE:LINE:COL: message" (warnings
- * as "FILE:LINE:COL: warning: message") to f. */
+ * as "FILE:LINE:COL: warning: message") to f. Items with an origin come first,
+ * as "ORIGIN: message"; items at line 0 (the file itself) as "FILE: message".
+ * Items at one position keep the order they were added in. */
 void weir_diag_print(const weir_diag *d, FILE *f);
+
+/* One item as the line weir_diag_print writes (no newline). Returns owned
+ * string (free()), NULL when out of memory. */
+char *weir_diag_format(const weir_diag *d, const weir_diag_item *item);
 
 #endif

@@ -41,6 +41,10 @@ typedef struct weir_job_kafka {
     char **topics;  size_t n_topics;       /* source: topic or topics; sink: one */
     char *start;                           /* source: earliest|latest|committed|TIME (NULL: default) */
     char *stop;                            /* source: never|latest|TIME (NULL: never) */
+    bool start_is_time;                    /* start was a TIME: start_ms holds it (epoch ms) */
+    int64_t start_ms;
+    bool stop_is_time;                     /* stop was a TIME: stop_ms holds it (epoch ms) */
+    int64_t stop_ms;
     weir_expr *key;                        /* sink: key expression or NULL (default) */
     int exactly_once;                      /* sink: delivery */
     weir_kv *props; size_t n_props;        /* connector props merged over job-level kafka */

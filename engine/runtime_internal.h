@@ -1,0 +1,151 @@
+/* engine/runtime_internal.h -- what the runtime's threads share (private).
+ *
+ * Batches and generations:
+ *   A source thread processes its input chunk by chunk. Everything a chunk's
+ *   records need -- the chunk's bytes, decoded values, map outputs, prepared
+ *   keyed records -- lives in one *generation* (the chunk memory plus an arena).
+ *   Keyed records travel to workers in work batches that point into their
+ *   generation; a generation is freed when its source and every batch that
+ *   points into it are done with it (reference count). So no record is copied
+ *   between threads and nothing is allocated per record.
+ *   Encoded output (sink lines, dead letters) travels in out batches of bytes.
+ *
+ * Channels: source s -> worker w (work batches), source s -> sink thread and
+ * worker w -> sink thread (out batches). Each channel is a forward ring plus a
+ * return ring that hands consumed batches back to the producer for reuse.
+ *
+ * Invariants:
+ *   (1) every work batch points into exactly one generation (a source flushes
+ *       all its pending batches before it starts a new chunk);
+ *   (2) a generation's reference count is 1 (its source) + the number of its
+ *       batches not yet released by a worker;
+ *   (3) per channel, batches arrive in the order sent (ring FIFO), and a batch's
+ *       watermark is the source watermark after its last record, so the
+ *       watermarks a worker hears on one channel never decrease.
+ * Thread: see each struct. */
+#ifndef WEIR_ENGINE_RUNTIME_INTERNAL_H
+#define WEIR_ENGINE_RUNTIME_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "engine/arena.h"
+#include "engine/buf.h"
+#include "engine/dead_letter.h"
+#include "engine/ring.h"
+#include "engine/runtime.h"
+#include "engine/waiter.h"
+
+enum { WEIR_BATCH_DATA = 0, WEIR_BATCH_END = 1, WEIR_BATCH_STOP = 2 };
+
+typedef struct weir_generation {
+    atomic_int refs;              /* (2) */
+    weir_arena arena;             /* owned */
+    void *chunk_mem;              /* unused for now: chunks are copied into the arena */
+    struct weir_generation *next; /* free list link, under rt_source.gen_mutex */
+    struct weir_rt_source *owner; /* borrowed */
+} weir_generation;
+
+typedef struct weir_keyed_entry {
+    uint32_t keyed;               /* index into rt->keyed */
+    int64_t stamp_ms;             /* source watermark just before the record (1) */
+    weir_keyed_record rec;        /* points into the batch's generation */
+} weir_keyed_entry;
+
+typedef struct weir_work_batch {
+    int kind;                     /* WEIR_BATCH_* */
+    int64_t watermark_ms;         /* source watermark after the last entry (3) */
+    weir_generation *gen;         /* NULL for an entry-less batch */
+    weir_keyed_entry *entries;    /* owned, cap entries */
+    size_t n_entries, cap;
+} weir_work_batch;
+
+typedef struct weir_out_batch {
+    int kind;                     /* WEIR_BATCH_* */
+    weir_buf *bufs;               /* owned: [0, n_sinks) sinks, [n_sinks] dead letters */
+    uint64_t n_records;           /* records encoded into sink bufs */
+    uint64_t dead_letters[WEIR_DL_N_REASONS];
+    bool any;                     /* something was appended */
+} weir_out_batch;
+
+typedef struct weir_channel {
+    weir_ring forward;            /* producer -> consumer */
+    weir_ring back;               /* consumed batches, consumer -> producer */
+} weir_channel;
+
+typedef struct weir_rt weir_rt;
+
+/* A keyed operator as the runtime sees it. */
+typedef struct weir_rt_keyed {
+    uint32_t node;                /* graph node index */
+    uint32_t *sources;            /* source indexes upstream of it (its inputs) */
+    size_t n_sources;
+    uint32_t *sinks;              /* sink indexes it feeds */
+    size_t n_sinks;
+} weir_rt_keyed;
+
+typedef struct weir_rt_source {
+    weir_rt *rt;
+    uint32_t index;
+    uint32_t node;
+    pthread_t thread;
+    weir_waiter waiter;           /* woken when a consumer frees ring space */
+    pthread_mutex_t gen_mutex;
+    weir_generation *free_gens;   /* under gen_mutex */
+    uint64_t records_in, bytes_in;
+} weir_rt_source;
+
+typedef struct weir_rt_worker {
+    weir_rt *rt;
+    uint32_t index;
+    pthread_t thread;
+    weir_waiter waiter;
+    void **states;                /* owned: one per keyed operator */
+} weir_rt_worker;
+
+struct weir_rt {
+    const weir_graph *g;
+    uint32_t n_sources, n_workers, n_sinks, n_keyed;
+    uint32_t *source_node;        /* [n_sources] graph node of each source */
+    uint32_t *sink_node;          /* [n_sinks] */
+    int32_t *node_sink;           /* [n_nodes] sink index of a node, or -1 */
+    int32_t *node_keyed;          /* [n_nodes] keyed index of a node, or -1 */
+    weir_rt_keyed *keyed;         /* [n_keyed] */
+    weir_channel *to_worker;      /* [s * n_workers + w] */
+    weir_channel *src_to_sink;    /* [s] */
+    weir_channel *worker_to_sink; /* [w] */
+    weir_rt_source *sources;
+    weir_rt_worker *workers;
+    pthread_t sink_thread;
+    weir_waiter sink_waiter;
+    atomic_int failed;            /* 1 once any thread failed: everyone stops */
+    pthread_mutex_t err_mutex;
+    weir_error err;               /* first failure, under err_mutex */
+    weir_run_stats stats;         /* filled by the sink thread and at join */
+};
+
+/* Stop requested by a signal or weir_runtime_request_stop (runtime.c). */
+bool weir_rt_stop_requested(void);
+
+/* Records the first failure and makes every thread stop. Thread: any. */
+void weir_rt_fail(weir_rt *rt, const weir_error *err);
+
+/* Out batches: new (all bufs empty) and reset for reuse. */
+weir_out_batch *weir_rt_out_batch_new(weir_rt *rt);
+void weir_rt_out_batch_reset(weir_rt *rt, weir_out_batch *b);
+void weir_rt_out_batch_free(weir_rt *rt, weir_out_batch *b);
+
+/* Pushes item into ring, blocking on self (the producer's waiter) while the
+ * ring is full; wakes consumer afterwards. Never gives up: consumers always
+ * drain their inputs, also after a failure. */
+void weir_rt_push(weir_ring *ring, void *item, weir_waiter *self, weir_waiter *consumer);
+
+/* Releases one reference of gen; the last one returns it to its source's free
+ * list. Thread: any. */
+void weir_rt_generation_release(weir_generation *gen);
+
+void *weir_rt_source_main(void *arg);
+void *weir_rt_worker_main(void *arg);
+void *weir_rt_sink_main(void *arg);
+
+#endif

@@ -1,0 +1,116 @@
+/* engine/runtime_sink.c -- the sink thread: writes every sink and the
+ * dead-letter output.
+ *
+ * Inputs are the out batches of every source thread and every worker. Bytes
+ * for each target are gathered in a pending buffer and written when it passes
+ * OUT_WRITE_BYTES or when no input has anything (so an interactive pipeline
+ * shows results at once). At the end every target is flushed (fsync for files).
+ *
+ * Invariants:
+ *   (1) bytes from one input reach a target in the order that input produced
+ *       them (so the last record per key and window is the newest);
+ *   (2) the thread ends only when every input has sent END or STOP, so no
+ *       producer is left blocked on a full ring;
+ *   (3) after a write error the job fails, but the thread keeps draining its
+ *       inputs (2) and discards what they send. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/log.h"
+#include "engine/runtime_internal.h"
+
+#define OUT_WRITE_BYTES (1u << 20)
+
+typedef struct sink_target {
+    const weir_sink_vt *vt;
+    void *io;
+    const char *name;
+    weir_buf pending;
+} sink_target;
+
+static void write_target(weir_rt *rt, sink_target *t) {
+    if (t->pending.len == 0)
+        return;
+    if (!atomic_load(&rt->failed)) {
+        weir_error err = {0};
+        if (t->vt->write(t->io, t->pending.data, t->pending.len, &err) < 0) {
+            weir_log(WEIR_LOG_ERROR, rt->g->job_name, "sink %s: %s", t->name, err.msg);
+            weir_rt_fail(rt, &err); /* (3) */
+        }
+    }
+    weir_buf_clear(&t->pending);
+}
+
+void *weir_rt_sink_main(void *arg) {
+    weir_rt *rt = arg;
+    const weir_graph *g = rt->g;
+    uint32_t n_targets = rt->n_sinks + 1;
+    sink_target *targets = calloc(n_targets, sizeof *targets);
+    uint32_t n_inputs = rt->n_sources + rt->n_workers;
+    bool *done = calloc(n_inputs, sizeof *done);
+    if (!targets || !done)
+        abort();
+    for (uint32_t i = 0; i < rt->n_sinks; i++) {
+        const weir_node *n = &g->nodes[rt->sink_node[i]];
+        targets[i].vt = n->u.sink.vt;
+        targets[i].io = n->u.sink.io;
+        targets[i].name = n->name;
+    }
+    targets[rt->n_sinks].vt = g->dead_letter_vt;
+    targets[rt->n_sinks].io = g->dead_letter_io;
+    targets[rt->n_sinks].name = "dead_letter";
+
+    for (;;) {
+        uint32_t seen = weir_waiter_epoch(&rt->sink_waiter);
+        bool progress = false, all_done = true;
+        for (uint32_t i = 0; i < n_inputs; i++) {
+            if (done[i])
+                continue;
+            bool from_source = i < rt->n_sources;
+            weir_channel *ch = from_source ? &rt->src_to_sink[i] : &rt->worker_to_sink[i - rt->n_sources];
+            weir_waiter *producer = from_source ? &rt->sources[i].waiter : &rt->workers[i - rt->n_sources].waiter;
+            weir_out_batch *b = weir_ring_pop(&ch->forward);
+            if (b) {
+                progress = true;
+                for (uint32_t t = 0; t < n_targets; t++) {
+                    weir_buf *src = &b->bufs[t];
+                    if (src->len == 0)
+                        continue;
+                    weir_buf_append(&targets[t].pending, src->data, src->len); /* (1) */
+                    if (targets[t].pending.len >= OUT_WRITE_BYTES)
+                        write_target(rt, &targets[t]);
+                }
+                rt->stats.records_out += b->n_records;
+                for (int r = 0; r < WEIR_DL_N_REASONS; r++)
+                    rt->stats.dead_letters[r] += b->dead_letters[r];
+                if (b->kind != WEIR_BATCH_DATA)
+                    done[i] = true;
+                weir_rt_out_batch_reset(rt, b);
+                if (!weir_ring_push(&ch->back, b))
+                    weir_rt_out_batch_free(rt, b);
+                weir_waiter_wake(producer);
+            }
+            if (!done[i])
+                all_done = false;
+        }
+        if (all_done)
+            break;
+        if (!progress) {
+            for (uint32_t t = 0; t < n_targets; t++)
+                write_target(rt, &targets[t]);
+            weir_waiter_wait(&rt->sink_waiter, seen, 100);
+        }
+    }
+    for (uint32_t t = 0; t < n_targets; t++) {
+        write_target(rt, &targets[t]);
+        weir_error err = {0};
+        if (!atomic_load(&rt->failed) && targets[t].vt && targets[t].vt->flush(targets[t].io, &err) < 0) {
+            weir_log(WEIR_LOG_ERROR, g->job_name, "sink %s: %s", targets[t].name, err.msg);
+            weir_rt_fail(rt, &err);
+        }
+        weir_buf_fini(&targets[t].pending);
+    }
+    free(targets);
+    free(done);
+    return NULL;
+}

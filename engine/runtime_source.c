@@ -1,0 +1,388 @@
+/* engine/runtime_source.c -- the source thread: input lines to keyed batches,
+ * sink lines and dead letters (DESIGN §1, §2).
+ *
+ * Per line, top to bottom:
+ *   skip blank lines -> decode JSON (or wrap text) -> event time -> stamp =
+ *   source watermark before the record -> raise the partition's watermark ->
+ *   deliver through the chained operators: stateless operators run here,
+ *   keyed operators are prepared here and batched to the worker owning the
+ *   key's key group, sinks fed directly get the record encoded here.
+ * A failure of one record (json, event_time, type) is a dead letter; the
+ * thread goes on (SPEC §6).
+ *
+ * Invariants:
+ *   (1) the partition watermark is max event time - delay over every record
+ *       with a valid event time, also those filtered out or dead-lettered later
+ *       (SPEC §4); the source watermark is the minimum over unfinished
+ *       partitions and never decreases;
+ *   (2) a record's stamp is the source watermark just before it (runtime.h (1));
+ *   (3) all pending batches are handed on at the end of every chunk, before
+ *       the chunk's generation is released (runtime_internal.h (1)), together
+ *       with the current watermark for every worker (runtime.h (2)).
+ * Known limits: `idle` does not change a single-partition source (SPEC §4: a
+ * source whose every unfinished partition is idle holds its watermark); per-
+ * partition idleness matters once multi-partition sources exist (Kafka). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/dead_letter.h"
+#include "engine/json.h"
+#include "engine/key_group.h"
+#include "engine/log.h"
+#include "engine/runtime_internal.h"
+
+#define WORK_BATCH_CAP 1024
+#define OUT_FLUSH_BYTES (1u << 20)
+#define GEN_ARENA_BYTES (512u * 1024u)
+
+typedef struct source_ctx {
+    weir_rt *rt;
+    weir_rt_source *src;
+    const weir_graph *g;
+    const weir_node *node;
+    uint32_t n_workers;
+    weir_generation *gen;          /* the current chunk's generation */
+    weir_work_batch **pending;     /* [n_workers] batch being filled, or NULL */
+    int64_t *told_wm;              /* [n_workers] last watermark sent */
+    weir_out_batch *out;           /* being filled */
+    int64_t *part_max_et;          /* [n_parts] max event time per partition */
+    uint32_t n_parts;
+    int64_t watermark_ms;          /* source watermark (1) */
+    weir_fault fault;
+} source_ctx;
+
+/* ------------------------------------------------------------- batches */
+
+static weir_generation *generation_get(source_ctx *c) {
+    weir_rt_source *src = c->src;
+    pthread_mutex_lock(&src->gen_mutex);
+    weir_generation *gen = src->free_gens;
+    if (gen)
+        src->free_gens = gen->next;
+    pthread_mutex_unlock(&src->gen_mutex);
+    if (gen) {
+        weir_arena_reset(&gen->arena);
+    } else {
+        gen = calloc(1, sizeof *gen);
+        if (!gen)
+            abort();
+        weir_arena_init(&gen->arena, GEN_ARENA_BYTES);
+        gen->owner = src;
+    }
+    atomic_store(&gen->refs, 1); /* the source's own reference */
+    gen->next = NULL;
+    return gen;
+}
+
+static weir_work_batch *work_batch_get(source_ctx *c, uint32_t w) {
+    weir_channel *ch = &c->rt->to_worker[c->src->index * c->n_workers + w];
+    weir_work_batch *b = weir_ring_pop(&ch->back);
+    if (!b) {
+        b = calloc(1, sizeof *b);
+        if (!b)
+            abort();
+        b->cap = WORK_BATCH_CAP;
+        b->entries = malloc(b->cap * sizeof *b->entries);
+        if (!b->entries)
+            abort();
+    }
+    b->kind = WEIR_BATCH_DATA;
+    b->n_entries = 0;
+    b->gen = NULL;
+    b->watermark_ms = WEIR_TIME_MIN;
+    return b;
+}
+
+static void send_work(source_ctx *c, uint32_t w, weir_work_batch *b) {
+    weir_channel *ch = &c->rt->to_worker[c->src->index * c->n_workers + w];
+    if (b->gen)
+        atomic_fetch_add(&b->gen->refs, 1);
+    if (b->kind == WEIR_BATCH_DATA || b->kind == WEIR_BATCH_END)
+        c->told_wm[w] = b->watermark_ms;
+    weir_rt_push(&ch->forward, b, &c->src->waiter, &c->rt->workers[w].waiter);
+}
+
+static void flush_worker(source_ctx *c, uint32_t w) {
+    weir_work_batch *b = c->pending[w];
+    c->pending[w] = NULL;
+    b->watermark_ms = c->watermark_ms;
+    send_work(c, w, b);
+}
+
+static weir_out_batch *out_batch_get(source_ctx *c) {
+    weir_out_batch *b = weir_ring_pop(&c->rt->src_to_sink[c->src->index].back);
+    if (!b)
+        b = weir_rt_out_batch_new(c->rt);
+    weir_rt_out_batch_reset(c->rt, b);
+    return b;
+}
+
+static void flush_out(source_ctx *c, int kind) {
+    if (!c->out->any && kind == WEIR_BATCH_DATA)
+        return;
+    c->out->kind = kind;
+    weir_rt_push(&c->rt->src_to_sink[c->src->index].forward, c->out, &c->src->waiter, &c->rt->sink_waiter);
+    c->out = out_batch_get(c);
+}
+
+/* (3): hands on every pending batch and the current watermark. */
+static void flush_all(source_ctx *c) {
+    for (uint32_t w = 0; w < c->n_workers; w++) {
+        if (c->pending[w]) {
+            flush_worker(c, w);
+        } else if (c->told_wm[w] < c->watermark_ms) {
+            weir_work_batch *b = work_batch_get(c, w);
+            b->watermark_ms = c->watermark_ms;
+            send_work(c, w, b);
+        }
+    }
+    flush_out(c, WEIR_BATCH_DATA);
+}
+
+static void finish(source_ctx *c, int kind) {
+    flush_all(c);
+    for (uint32_t w = 0; w < c->n_workers; w++) {
+        weir_work_batch *b = work_batch_get(c, w);
+        b->kind = kind;
+        b->watermark_ms = kind == WEIR_BATCH_END ? WEIR_TIME_MAX : c->watermark_ms;
+        send_work(c, w, b);
+    }
+    c->out->kind = kind;
+    c->out->any = true;
+    flush_out(c, kind);
+}
+
+/* ------------------------------------------------------------ per record */
+
+static void dead_letter(source_ctx *c, int reason, const char *error, const char *operator_name,
+                        const weir_line *line) {
+    weir_dead_letter dl = {
+        .reason = reason,
+        .error = error,
+        .source = c->node->name,
+        .operator_name = operator_name,
+        .partition = line->partition,
+        .offset = line->offset,
+        .value = line->data,
+        .value_len = line->len,
+    };
+    weir_dead_letter_encode(&c->out->bufs[c->rt->n_sinks], &dl);
+    c->out->dead_letters[reason]++;
+    c->out->any = true;
+}
+
+static void deliver(source_ctx *c, uint32_t node_index, const weir_record *rec, int64_t stamp_ms,
+                    const weir_line *line) {
+    const weir_graph *g = c->g;
+    const weir_node *node = &g->nodes[node_index];
+    for (size_t i = 0; i < node->n_consumers; i++) {
+        uint32_t ci = node->consumers[i];
+        const weir_node *cn = &g->nodes[ci];
+        switch (cn->kind) {
+        case WEIR_NODE_STATELESS: {
+            weir_record next = *rec;
+            int r = cn->u.stateless.vt->apply(cn->u.stateless.op, &next, &c->gen->arena, &c->fault);
+            if (r == WEIR_OP_KEEP)
+                deliver(c, ci, &next, stamp_ms, line);
+            else if (r < 0)
+                dead_letter(c, WEIR_DL_TYPE, c->fault.msg, cn->name, line);
+            break;
+        }
+        case WEIR_NODE_KEYED: {
+            weir_keyed_record kr;
+            int r = cn->u.keyed.vt->prepare(cn->u.keyed.op, rec, &c->gen->arena, &kr, &c->fault);
+            if (r < 0) {
+                dead_letter(c, WEIR_DL_TYPE, c->fault.msg, cn->name, line);
+                break;
+            }
+            uint32_t kg = weir_key_group_of_hash(kr.key_hash, g->max_parallelism);
+            uint32_t w = weir_key_group_worker(kg, c->n_workers, g->max_parallelism);
+            weir_work_batch *b = c->pending[w];
+            if (!b) {
+                b = c->pending[w] = work_batch_get(c, w);
+                b->gen = c->gen;
+            }
+            weir_keyed_entry *e = &b->entries[b->n_entries++];
+            e->keyed = (uint32_t)c->rt->node_keyed[ci];
+            e->stamp_ms = stamp_ms;
+            e->rec = kr;
+            if (b->n_entries == b->cap)
+                flush_worker(c, w);
+            break;
+        }
+        case WEIR_NODE_SINK: {
+            weir_buf *out = &c->out->bufs[c->rt->node_sink[ci]];
+            weir_json_encode(out, &rec->value);
+            weir_buf_putc(out, '\n');
+            c->out->n_records++;
+            c->out->any = true;
+            if (out->len > OUT_FLUSH_BYTES)
+                flush_out(c, WEIR_BATCH_DATA);
+            break;
+        }
+        case WEIR_NODE_SOURCE:
+            break;
+        }
+    }
+}
+
+static bool is_blank(const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+            return false;
+    return true;
+}
+
+static int64_t source_watermark(const source_ctx *c, int64_t delay_ms) {
+    int64_t wm = WEIR_TIME_MAX;
+    for (uint32_t p = 0; p < c->n_parts; p++) {
+        int64_t pw = c->part_max_et[p] == WEIR_TIME_MIN ? WEIR_TIME_MIN : c->part_max_et[p] - delay_ms;
+        if (pw < wm)
+            wm = pw;
+    }
+    return wm;
+}
+
+static void handle_line(source_ctx *c, const weir_line *line) {
+    const weir_node *node = c->node;
+    weir_arena *a = &c->gen->arena;
+    if (is_blank(line->data, line->len))
+        return;
+    c->src->records_in++;
+    weir_record rec;
+    if (node->u.source.text_format) {
+        if (!weir_utf8_valid(line->data, line->len)) {
+            dead_letter(c, WEIR_DL_JSON, "text line is not valid UTF-8", NULL, line);
+            return;
+        }
+        weir_member *m = weir_arena_alloc(a, sizeof *m);
+        m->name = "value";
+        m->name_len = 5;
+        m->value = weir_value_string(line->data, line->len);
+        rec.value.type = WEIR_OBJECT;
+        rec.value.len = 1;
+        rec.value.as.members = m;
+    } else {
+        weir_json_error jerr;
+        if (weir_json_decode_object(line->data, line->len, a, &rec.value, &jerr) < 0) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "invalid JSON at byte %zu: %s", jerr.offset, jerr.msg);
+            dead_letter(c, WEIR_DL_JSON, msg, NULL, line);
+            return;
+        }
+    }
+    const weir_value *field = node->u.source.time_field ? weir_path_lookup(node->u.source.time_field, &rec.value) : NULL;
+    if (weir_event_time_extract(node->u.source.event_time, field, &rec.event_time_ms, &c->fault) < 0) {
+        dead_letter(c, WEIR_DL_EVENT_TIME, c->fault.msg, NULL, line);
+        return;
+    }
+    int64_t stamp_ms = c->watermark_ms; /* (2) */
+    uint32_t p = line->partition < c->n_parts ? line->partition : 0;
+    if (rec.event_time_ms > c->part_max_et[p]) {
+        c->part_max_et[p] = rec.event_time_ms;
+        int64_t wm = source_watermark(c, node->u.source.delay_ms);
+        if (wm > c->watermark_ms)
+            c->watermark_ms = wm; /* (1) never decreases */
+    }
+    rec.origin.source = c->src->index;
+    rec.origin.partition = line->partition;
+    rec.origin.offset = line->offset;
+    rec.origin.raw = line->data;
+    rec.origin.raw_len = line->len;
+    deliver(c, c->src->node, &rec, stamp_ms, line);
+}
+
+/* Keeps the chunk's bytes alive in the generation: one copy of the block. */
+static const weir_line *adopt_chunk(source_ctx *c, const weir_chunk *chunk) {
+    if (c->node->u.source.stable_bytes)
+        return chunk->lines;
+    weir_arena *a = &c->gen->arena;
+    weir_line *lines = weir_arena_alloc(a, chunk->n_lines * sizeof *lines);
+    if (chunk->block) {
+        char *copy = weir_arena_alloc(a, chunk->block_len);
+        memcpy(copy, chunk->block, chunk->block_len);
+        for (size_t i = 0; i < chunk->n_lines; i++) {
+            lines[i] = chunk->lines[i];
+            lines[i].data = copy + (chunk->lines[i].data - chunk->block);
+        }
+    } else {
+        for (size_t i = 0; i < chunk->n_lines; i++) {
+            lines[i] = chunk->lines[i];
+            lines[i].data = weir_arena_strndup(a, chunk->lines[i].data, chunk->lines[i].len);
+        }
+    }
+    return lines;
+}
+
+void *weir_rt_source_main(void *arg) {
+    weir_rt_source *src = arg;
+    weir_rt *rt = src->rt;
+    source_ctx c = {0};
+    c.rt = rt;
+    c.src = src;
+    c.g = rt->g;
+    c.node = &rt->g->nodes[src->node];
+    c.n_workers = rt->n_workers;
+    c.pending = calloc(c.n_workers ? c.n_workers : 1, sizeof *c.pending);
+    c.told_wm = malloc((c.n_workers ? c.n_workers : 1) * sizeof *c.told_wm);
+    c.n_parts = c.node->u.source.vt->n_partitions(c.node->u.source.io);
+    if (c.n_parts == 0)
+        c.n_parts = 1;
+    c.part_max_et = malloc(c.n_parts * sizeof *c.part_max_et);
+    if (!c.pending || !c.told_wm || !c.part_max_et)
+        abort();
+    for (uint32_t w = 0; w < c.n_workers; w++)
+        c.told_wm[w] = WEIR_TIME_MIN;
+    for (uint32_t p = 0; p < c.n_parts; p++)
+        c.part_max_et[p] = WEIR_TIME_MIN;
+    c.watermark_ms = WEIR_TIME_MIN;
+    c.out = out_batch_get(&c);
+
+    int end_kind = WEIR_BATCH_END;
+    for (;;) {
+        if (weir_rt_stop_requested() || atomic_load(&rt->failed)) {
+            end_kind = WEIR_BATCH_STOP;
+            break;
+        }
+        weir_chunk chunk;
+        weir_error err = {0};
+        int r = c.node->u.source.vt->next_chunk(c.node->u.source.io, &chunk, &err);
+        if (r == WEIR_EAGAIN) {
+            flush_all(&c);
+            c.node->u.source.vt->wait(c.node->u.source.io, 100);
+            continue;
+        }
+        if (r == 0)
+            break;
+        if (r < 0) {
+            weir_rt_fail(rt, &err);
+            end_kind = WEIR_BATCH_STOP;
+            break;
+        }
+        c.gen = generation_get(&c);
+        const weir_line *lines = adopt_chunk(&c, &chunk);
+        for (size_t i = 0; i < chunk.n_lines; i++) {
+            src->bytes_in += lines[i].len + 1;
+            handle_line(&c, &lines[i]);
+            if ((i & 255) == 255 && weir_rt_stop_requested())
+                break;
+        }
+        flush_all(&c); /* (3) */
+        weir_rt_generation_release(c.gen);
+        c.gen = NULL;
+    }
+    if (end_kind == WEIR_BATCH_END)
+        c.watermark_ms = WEIR_TIME_MAX; /* SPEC §4: all input finished */
+    finish(&c, end_kind);
+    /* Wait until every batch is back so no generation outlives the thread's
+     * bookkeeping; generations are freed in teardown. */
+    weir_out_batch *ob;
+    weir_rt_out_batch_free(rt, c.out);
+    while ((ob = weir_ring_pop(&rt->src_to_sink[src->index].back)))
+        weir_rt_out_batch_free(rt, ob);
+    free(c.pending);
+    free(c.told_wm);
+    free(c.part_max_et);
+    return NULL;
+}

@@ -1,0 +1,224 @@
+/* engine/runtime_worker.c -- a keyed worker thread: applies keyed records to
+ * the window state of the key groups it owns, and fires windows as the
+ * watermark rises (DESIGN §2).
+ *
+ * Per input channel (one per source), in order: for each keyed record, the
+ * watermark it is judged against is min(its stamp, the latest watermark heard
+ * from every other source feeding the same operator) (SPEC §4, runtime.h (1));
+ * after the batch, the channel's watermark becomes the batch's, and every
+ * operator fed by that source advances to the minimum over its sources.
+ *
+ * Invariants:
+ *   (1) op_wm[k] (the operator's watermark) never decreases; advance is called
+ *       only when it rises (runtime.h (3));
+ *   (2) a STOP on a channel leaves its watermark where it was, so nothing
+ *       fires early (SPEC §5); END raises it to +infinity;
+ *   (3) output is handed to the sink thread after every input batch that
+ *       produced any, so a quiet pipeline shows results promptly. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/dead_letter.h"
+#include "engine/json.h"
+#include "engine/log.h"
+#include "engine/runtime_internal.h"
+#include "engine/time.h"
+
+typedef struct worker_ctx worker_ctx;
+
+typedef struct emit_ctx {
+    worker_ctx *w;
+    uint32_t keyed;
+} emit_ctx;
+
+struct worker_ctx {
+    weir_rt *rt;
+    weir_rt_worker *wk;
+    int64_t *channel_wm;      /* [n_sources] latest watermark heard per source */
+    bool *done;               /* [n_sources] */
+    int64_t *op_wm;           /* [n_keyed] (1) */
+    emit_ctx *emit_ctx;       /* [n_keyed] */
+    weir_emitter *emitters;   /* [n_keyed] */
+    weir_out_batch *out;
+    weir_buf scratch;
+};
+
+static weir_out_batch *out_batch_get(worker_ctx *c) {
+    weir_out_batch *b = weir_ring_pop(&c->rt->worker_to_sink[c->wk->index].back);
+    if (!b)
+        b = weir_rt_out_batch_new(c->rt);
+    weir_rt_out_batch_reset(c->rt, b);
+    return b;
+}
+
+static void flush_out(worker_ctx *c, int kind) {
+    if (!c->out->any && kind == WEIR_BATCH_DATA)
+        return;
+    c->out->kind = kind;
+    c->out->any = true;
+    weir_rt_push(&c->rt->worker_to_sink[c->wk->index].forward, c->out, &c->wk->waiter, &c->rt->sink_waiter);
+    c->out = kind == WEIR_BATCH_DATA ? out_batch_get(c) : NULL;
+}
+
+static void emit_result(void *ctx, const weir_value *record, int64_t event_time_ms) {
+    emit_ctx *ec = ctx;
+    worker_ctx *c = ec->w;
+    const weir_rt_keyed *kd = &c->rt->keyed[ec->keyed];
+    if (kd->n_sinks == 0)
+        return;
+    weir_buf_clear(&c->scratch);
+    weir_json_encode(&c->scratch, record);
+    weir_buf_putc(&c->scratch, '\n');
+    for (size_t i = 0; i < kd->n_sinks; i++) {
+        weir_buf_append(&c->out->bufs[kd->sinks[i]], c->scratch.data, c->scratch.len);
+        c->out->n_records++;
+    }
+    c->out->any = true;
+    (void)event_time_ms;
+}
+
+static void emit_late(void *ctx, const weir_keyed_record *rec, int64_t watermark_ms, int64_t deadline_ms) {
+    emit_ctx *ec = ctx;
+    worker_ctx *c = ec->w;
+    const weir_graph *g = c->rt->g;
+    char wm_text[40], deadline_text[40], et_text[40], msg[240];
+    weir_rfc3339_format(watermark_ms, wm_text, sizeof wm_text);
+    weir_rfc3339_format(deadline_ms, deadline_text, sizeof deadline_text);
+    weir_rfc3339_format(rec->event_time_ms, et_text, sizeof et_text);
+    snprintf(msg, sizeof msg,
+             "late record: event time %s, watermark %s has passed its deadline %s "
+             "(latest window end + allowed lateness)",
+             et_text, wm_text, deadline_text);
+    weir_dead_letter dl = {
+        .reason = WEIR_DL_LATE,
+        .error = msg,
+        .source = g->nodes[c->rt->source_node[rec->origin.source]].name,
+        .operator_name = g->nodes[c->rt->keyed[ec->keyed].node].name,
+        .partition = rec->origin.partition,
+        .offset = rec->origin.offset,
+        .value = rec->origin.raw,
+        .value_len = rec->origin.raw_len,
+        .has_watermark = true,
+        .watermark_ms = watermark_ms,
+        .deadline_ms = deadline_ms,
+    };
+    weir_dead_letter_encode(&c->out->bufs[c->rt->n_sinks], &dl);
+    c->out->dead_letters[WEIR_DL_LATE]++;
+    c->out->any = true;
+}
+
+static bool feeds(const weir_rt_keyed *kd, uint32_t source) {
+    for (size_t i = 0; i < kd->n_sources; i++)
+        if (kd->sources[i] == source)
+            return true;
+    return false;
+}
+
+static void handle_batch(worker_ctx *c, uint32_t s, weir_work_batch *b) {
+    weir_rt *rt = c->rt;
+    const weir_graph *g = rt->g;
+    for (size_t i = 0; i < b->n_entries; i++) {
+        const weir_keyed_entry *e = &b->entries[i];
+        const weir_rt_keyed *kd = &rt->keyed[e->keyed];
+        int64_t wm = e->stamp_ms;
+        for (size_t j = 0; j < kd->n_sources; j++) {
+            uint32_t other = kd->sources[j];
+            if (other != s && c->channel_wm[other] < wm)
+                wm = c->channel_wm[other];
+        }
+        const weir_node *kn = &g->nodes[kd->node];
+        kn->u.keyed.vt->process(c->wk->states[e->keyed], &e->rec, wm, &c->emitters[e->keyed]);
+    }
+    if (b->kind == WEIR_BATCH_DATA && b->watermark_ms > c->channel_wm[s])
+        c->channel_wm[s] = b->watermark_ms;
+    else if (b->kind == WEIR_BATCH_END)
+        c->channel_wm[s] = WEIR_TIME_MAX; /* (2) */
+    if (b->kind != WEIR_BATCH_DATA)
+        c->done[s] = true;
+    for (uint32_t k = 0; k < rt->n_keyed; k++) {
+        const weir_rt_keyed *kd = &rt->keyed[k];
+        if (!feeds(kd, s))
+            continue;
+        int64_t wm = WEIR_TIME_MAX;
+        for (size_t j = 0; j < kd->n_sources; j++)
+            if (c->channel_wm[kd->sources[j]] < wm)
+                wm = c->channel_wm[kd->sources[j]];
+        if (wm > c->op_wm[k]) { /* (1) */
+            c->op_wm[k] = wm;
+            const weir_node *kn = &g->nodes[kd->node];
+            kn->u.keyed.vt->advance(c->wk->states[k], wm, &c->emitters[k]);
+        }
+    }
+}
+
+void *weir_rt_worker_main(void *arg) {
+    weir_rt_worker *wk = arg;
+    weir_rt *rt = wk->rt;
+    worker_ctx c = {0};
+    c.rt = rt;
+    c.wk = wk;
+    c.channel_wm = malloc(rt->n_sources * sizeof *c.channel_wm);
+    c.done = calloc(rt->n_sources, sizeof *c.done);
+    c.op_wm = malloc(rt->n_keyed * sizeof *c.op_wm);
+    c.emit_ctx = calloc(rt->n_keyed, sizeof *c.emit_ctx);
+    c.emitters = calloc(rt->n_keyed, sizeof *c.emitters);
+    if (!c.channel_wm || !c.done || !c.op_wm || !c.emit_ctx || !c.emitters)
+        abort();
+    for (uint32_t s = 0; s < rt->n_sources; s++)
+        c.channel_wm[s] = WEIR_TIME_MIN;
+    for (uint32_t k = 0; k < rt->n_keyed; k++) {
+        c.op_wm[k] = WEIR_TIME_MIN;
+        c.emit_ctx[k].w = &c;
+        c.emit_ctx[k].keyed = k;
+        c.emitters[k].ctx = &c.emit_ctx[k];
+        c.emitters[k].result = emit_result;
+        c.emitters[k].late = emit_late;
+    }
+    c.out = out_batch_get(&c);
+    bool stopped = false;
+    for (;;) {
+        uint32_t seen = weir_waiter_epoch(&wk->waiter);
+        bool progress = false, all_done = true;
+        for (uint32_t s = 0; s < rt->n_sources; s++) {
+            if (c.done[s])
+                continue;
+            weir_channel *ch = &rt->to_worker[s * rt->n_workers + wk->index];
+            weir_work_batch *b = weir_ring_pop(&ch->forward);
+            if (b) {
+                progress = true;
+                if (b->kind == WEIR_BATCH_STOP)
+                    stopped = true;
+                handle_batch(&c, s, b);
+                if (b->gen) {
+                    weir_rt_generation_release(b->gen);
+                    b->gen = NULL;
+                }
+                b->n_entries = 0;
+                if (!weir_ring_push(&ch->back, b)) {
+                    free(b->entries);
+                    free(b);
+                }
+                weir_waiter_wake(&rt->sources[s].waiter);
+                flush_out(&c, WEIR_BATCH_DATA); /* (3) */
+            }
+            if (!c.done[s])
+                all_done = false;
+        }
+        if (all_done)
+            break;
+        if (!progress)
+            weir_waiter_wait(&wk->waiter, seen, 100);
+    }
+    flush_out(&c, stopped ? WEIR_BATCH_STOP : WEIR_BATCH_END);
+    weir_out_batch *ob;
+    while ((ob = weir_ring_pop(&rt->worker_to_sink[wk->index].back)))
+        weir_rt_out_batch_free(rt, ob);
+    weir_buf_fini(&c.scratch);
+    free(c.channel_wm);
+    free(c.done);
+    free(c.op_wm);
+    free(c.emit_ctx);
+    free(c.emitters);
+    return NULL;
+}

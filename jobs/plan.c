@@ -1,0 +1,228 @@
+/* jobs/plan.c -- a validated job becomes a runnable graph (see plan.h).
+ *
+ * Node indexes: [0, n_sources) sources, [n_sources, n_sources + n_ops)
+ * operators, then sinks -- the order of the job file, which validation made a
+ * topological order (an operator reads only sources and earlier operators).
+ * Known limits: Kafka connectors are not built yet (issue: Kafka); a job that
+ * names one fails with a clear error, exit 2. */
+#include "jobs/plan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "connectors/fd_sink.h"
+#include "connectors/line_source.h"
+#include "operators/filter.h"
+#include "operators/map.h"
+#include "operators/window.h"
+
+struct weir_plan {
+    weir_graph graph;
+    weir_node *nodes;          /* owned */
+    size_t n_nodes;
+    char *dead_letter_path;    /* owned */
+};
+
+const weir_graph *weir_plan_graph(const weir_plan *plan) { return &plan->graph; }
+
+const char *weir_plan_dead_letter_target(const weir_plan *plan) { return plan->dead_letter_path; }
+
+static int add_consumer(weir_node *producer, uint32_t consumer) {
+    uint32_t *nc = realloc(producer->consumers, (producer->n_consumers + 1) * sizeof *nc);
+    if (!nc)
+        return WEIR_ENOMEM;
+    nc[producer->n_consumers++] = consumer;
+    producer->consumers = nc;
+    return 0;
+}
+
+/* Node index of a source or operator name, or -1. */
+static int node_of(const weir_job *job, const char *name) {
+    int s = weir_job_find_source(job, name);
+    if (s >= 0)
+        return s;
+    int o = weir_job_find_op(job, name);
+    if (o >= 0)
+        return (int)job->n_sources + o;
+    return -1;
+}
+
+static int build_source(weir_node *n, weir_job_source *js, weir_error *err) {
+    n->kind = WEIR_NODE_SOURCE;
+    n->name = js->name;
+    switch (js->kind) {
+    case WEIR_CONN_FILE:
+        n->u.source.io = weir_line_source_open_file(js->path, err);
+        break;
+    case WEIR_CONN_STDIN:
+        n->u.source.io = weir_line_source_open_stdin(err);
+        break;
+    default:
+        return weir_error_set(err, WEIR_EINVAL, "source %s: Kafka sources are not supported by this build yet",
+                              js->name);
+    }
+    if (!n->u.source.io)
+        return err ? err->code : WEIR_EIO;
+    n->u.source.vt = &weir_line_source_vt;
+    n->u.source.stable_bytes = false;
+    n->u.source.text_format = js->format == WEIR_FORMAT_TEXT;
+    n->u.source.time_field = js->time_field;
+    n->u.source.event_time = js->event_time;
+    n->u.source.delay_ms = js->delay_ms;
+    n->u.source.idle_ms = js->idle_ms;
+    return 0;
+}
+
+static int build_op(weir_node *n, weir_job_op *op, weir_error *err) {
+    n->name = op->name;
+    switch (op->kind) {
+    case WEIR_OPK_FILTER:
+        n->kind = WEIR_NODE_STATELESS;
+        n->u.stateless.vt = &weir_filter_vt;
+        n->u.stateless.op = weir_filter_new(op->filter);
+        op->filter = NULL; /* (2) */
+        break;
+    case WEIR_OPK_MAP:
+        n->kind = WEIR_NODE_STATELESS;
+        n->u.stateless.vt = &weir_map_vt;
+        n->u.stateless.op = weir_map_new(op->n_fields, (const char *const *)op->field_names, op->field_exprs);
+        for (size_t i = 0; i < op->n_fields; i++)
+            op->field_exprs[i] = NULL; /* (2) */
+        break;
+    case WEIR_OPK_WINDOW:
+        n->kind = WEIR_NODE_KEYED;
+        n->u.keyed.vt = &weir_window_vt;
+        n->u.keyed.op = weir_window_op_new(&op->window, err);
+        for (size_t i = 0; i < op->window.n_keys; i++)
+            op->window.key_paths[i] = NULL; /* (2) */
+        for (size_t i = 0; i < op->window.n_aggs; i++)
+            op->window.aggs[i].arg = NULL;
+        break;
+    }
+    if (!n->u.stateless.op && !n->u.keyed.op)
+        return err && err->code ? err->code : weir_error_set(err, WEIR_ENOMEM, "operator %s: out of memory", op->name);
+    return 0;
+}
+
+static int build_sink(weir_node *n, const weir_job_sink *js, weir_error *err) {
+    n->kind = WEIR_NODE_SINK;
+    n->name = js->name;
+    n->u.sink.vt = &weir_fd_sink_vt;
+    switch (js->kind) {
+    case WEIR_CONN_FILE:
+        n->u.sink.io = weir_fd_sink_open_file(js->path, 0, err);
+        break;
+    case WEIR_CONN_STDOUT:
+        n->u.sink.io = weir_fd_sink_open_stdout(err);
+        break;
+    default:
+        return weir_error_set(err, WEIR_EINVAL, "sink %s: Kafka sinks are not supported by this build yet", js->name);
+    }
+    return n->u.sink.io ? 0 : (err ? err->code : WEIR_EIO);
+}
+
+weir_plan *weir_plan_build(weir_job *job, const weir_plan_options *opts, weir_error *err) {
+    weir_plan *plan = calloc(1, sizeof *plan);
+    if (!plan) {
+        weir_error_set(err, WEIR_ENOMEM, "out of memory");
+        return NULL;
+    }
+    plan->n_nodes = job->n_sources + job->n_ops + job->n_sinks;
+    plan->nodes = calloc(plan->n_nodes, sizeof *plan->nodes);
+    if (!plan->nodes) {
+        weir_error_set(err, WEIR_ENOMEM, "out of memory");
+        goto fail;
+    }
+    /* Outputs first: a job whose output cannot be created should not read. */
+    size_t sink0 = job->n_sources + job->n_ops;
+    for (size_t i = 0; i < job->n_sinks; i++)
+        if (build_sink(&plan->nodes[sink0 + i], &job->sinks[i], err) < 0)
+            goto fail;
+    if (job->has_dead_letter && job->dead_letter_kind != WEIR_CONN_FILE) {
+        weir_error_set(err, WEIR_EINVAL, "dead_letter: Kafka is not supported by this build yet");
+        goto fail;
+    }
+    if (job->has_dead_letter) {
+        plan->dead_letter_path = strdup(job->dead_letter_path);
+    } else {
+        size_t len = strlen(opts->state_dir) + 32;
+        plan->dead_letter_path = malloc(len);
+        if (plan->dead_letter_path)
+            snprintf(plan->dead_letter_path, len, "%s/dead-letter.jsonl", opts->state_dir);
+    }
+    if (!plan->dead_letter_path) {
+        weir_error_set(err, WEIR_ENOMEM, "out of memory");
+        goto fail;
+    }
+    plan->graph.dead_letter_vt = &weir_fd_sink_vt;
+    plan->graph.dead_letter_io = weir_fd_sink_open_file(plan->dead_letter_path, !job->has_dead_letter, err);
+    if (!plan->graph.dead_letter_io)
+        goto fail;
+    for (size_t i = 0; i < job->n_sources; i++)
+        if (build_source(&plan->nodes[i], &job->sources[i], err) < 0)
+            goto fail;
+    for (size_t i = 0; i < job->n_ops; i++)
+        if (build_op(&plan->nodes[job->n_sources + i], &job->ops[i], err) < 0)
+            goto fail;
+    /* Edges: every `from` of an operator or a sink. */
+    for (size_t i = 0; i < job->n_ops; i++) {
+        for (size_t f = 0; f < job->ops[i].n_from; f++) {
+            int p = node_of(job, job->ops[i].from[f]);
+            if (p < 0 || add_consumer(&plan->nodes[p], (uint32_t)(job->n_sources + i)) < 0) {
+                weir_error_set(err, WEIR_EINVAL, "operator %s: cannot wire from %s", job->ops[i].name, job->ops[i].from[f]);
+                goto fail;
+            }
+        }
+    }
+    for (size_t i = 0; i < job->n_sinks; i++) {
+        for (size_t f = 0; f < job->sinks[i].n_from; f++) {
+            int p = node_of(job, job->sinks[i].from[f]);
+            if (p < 0 || add_consumer(&plan->nodes[p], (uint32_t)(sink0 + i)) < 0) {
+                weir_error_set(err, WEIR_EINVAL, "sink %s: cannot wire from %s", job->sinks[i].name, job->sinks[i].from[f]);
+                goto fail;
+            }
+        }
+    }
+    plan->graph.job_name = job->name;
+    plan->graph.nodes = plan->nodes;
+    plan->graph.n_nodes = plan->n_nodes;
+    plan->graph.parallelism = job->parallelism;
+    plan->graph.max_parallelism = job->max_parallelism;
+    return plan;
+fail:
+    weir_plan_free(plan);
+    return NULL;
+}
+
+void weir_plan_free(weir_plan *plan) {
+    if (!plan)
+        return;
+    for (size_t i = 0; i < plan->n_nodes && plan->nodes; i++) {
+        weir_node *n = &plan->nodes[i];
+        switch (n->kind) {
+        case WEIR_NODE_SOURCE:
+            if (n->u.source.io)
+                n->u.source.vt->free(n->u.source.io);
+            break;
+        case WEIR_NODE_STATELESS:
+            if (n->u.stateless.op)
+                n->u.stateless.vt->free((void *)n->u.stateless.op);
+            break;
+        case WEIR_NODE_KEYED:
+            if (n->u.keyed.op)
+                n->u.keyed.vt->free((void *)n->u.keyed.op);
+            break;
+        case WEIR_NODE_SINK:
+            if (n->u.sink.io)
+                n->u.sink.vt->free(n->u.sink.io);
+            break;
+        }
+        free(n->consumers);
+    }
+    if (plan->graph.dead_letter_io)
+        plan->graph.dead_letter_vt->free(plan->graph.dead_letter_io);
+    free(plan->nodes);
+    free(plan->dead_letter_path);
+    free(plan);
+}
