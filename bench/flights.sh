@@ -48,7 +48,7 @@ if command -v node >/dev/null && command -v npm >/dev/null; then
     out=$("$shared/bench/duckdb-windows" "$input" "$work/duckdb-$mode.jsonl" origin ts 3600000 delay destination 2>&1 | tail -1)
     d=$(echo "$out" | sed -n 's/.*duckdb_seconds=\([0-9.]*\).*/\1/p')
     [ -n "$d" ] || { echo "duckdb $mode: failed: $out"; continue; }
-    python3 -c "import sys; d,w1,w2,n=map(float,sys.argv[1:]); print(f'duckdb {sys.argv[5]}: {d:.2f} s ({n/d/1e6:.2f} M records/s); weir p1 is {d/w1:.2f}x, p2 is {d/w2:.2f}x DuckDB')" \
+    python3 -c "import sys; d,w1,w2,n=map(float,sys.argv[1:5]); print(f'duckdb {sys.argv[5]}: {d:.2f} s ({n/d/1e6:.2f} M records/s); weir p1 is {d/w1:.2f}x, p2 is {d/w2:.2f}x DuckDB')" \
       "$d" "${weir_s[1]}" "${weir_s[2]}" "$lines" "$mode"
   done
 else

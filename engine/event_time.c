@@ -8,11 +8,12 @@
  * global state; only a failure formats a message.
  *
  *   int            epoch in `unit`, scaled exactly (128-bit), floored to ms
- *   double         unit ms: floor; us/ns: floor to an integer then floor-div;
- *                  unit s: rounded to the microsecond first (a double holds an
- *                  epoch in seconds only to ~0.24 us, and 1700000000.123 is
- *                  really 1700000000.12299990654; without this it would read
- *                  as .122), then floored to the ms
+ *   double         the exact floor of (its binary value x unit), as
+ *                  tests/e2e/weir_model.py computes it with Fraction: unit ms
+ *                  floor; us/ns floor to an integer, then floor-div; unit s
+ *                  via the 53-bit mantissa (floor_times_1000). So the double
+ *                  nearest 1700000000.123 (which is 1700000000.12299990...)
+ *                  in seconds is ...122 ms: a double cannot say .123 exactly
  *   string         RFC 3339 (rfc3339.c), or format + time zone / %z offset
  *   anything else  an error (null, bool, array, object, missing)
  *
@@ -28,6 +29,7 @@
 #include "engine/event_time.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,26 +130,86 @@ static bool in_range128(i128 v) {
     return v >= WEIR_TIME_VALID_MIN_MS && v <= WEIR_TIME_VALID_MAX_MS; /* (1) */
 }
 
+static int64_t floor_div64(int64_t a, int64_t b) {
+    int64_t q = a / b;
+    return (a % b != 0 && a < 0) ? q - 1 : q; /* (2) b > 0 */
+}
+
 static int from_int(const weir_event_time *et, int64_t v, int64_t *out_ms, weir_fault *fault) {
-    static const int64_t mul[4] = {1000, 1, 1, 1}, div[4] = {1, 1, 1000, 1000000};
-    i128 ms = floor_div128((i128)v * mul[et->unit], div[et->unit]);
-    if (!in_range128(ms))
+    int64_t ms = v; /* 64-bit only: the int path runs per record */
+    bool ok = true;
+    switch (et->unit) {
+    case WEIR_UNIT_S:
+        ok = v >= WEIR_TIME_VALID_MIN_MS / 1000 && v <= WEIR_TIME_VALID_MAX_MS / 1000;
+        ms = ok ? v * 1000 : 0; /* cannot overflow once in range */
+        break;
+    case WEIR_UNIT_MS:
+        break;
+    case WEIR_UNIT_US:
+        ms = floor_div64(v, 1000);
+        break;
+    case WEIR_UNIT_NS:
+        ms = floor_div64(v, 1000000);
+        break;
+    }
+    if (!ok || ms < WEIR_TIME_VALID_MIN_MS || ms > WEIR_TIME_VALID_MAX_MS) /* (1) */
         return fail(fault, "%s: %lld (unit %s) is outside years 0000-9999", et->what, (long long)v,
                     unit_names[et->unit]);
-    *out_ms = (int64_t)ms;
+    *out_ms = ms;
     return 0;
+}
+
+/* floor(d * 1000) computed exactly (d finite): d = m * 2^-shift with m a
+ * 53-bit integer, so the product is an integer shifted right, floored. False
+ * when |d| >= 2^40 (beyond year 9999 in seconds). */
+static bool floor_times_1000(double d, int64_t *out) {
+    if (d == 0) {
+        *out = 0;
+        return true;
+    }
+    int e;
+    double mant = frexp(d, &e); /* d = mant * 2^e, 0.5 <= |mant| < 1 */
+    if (e > 40)
+        return false;
+    int64_t p = (int64_t)ldexp(mant, 53) * 1000; /* exact; |p| < 2^63 */
+    int shift = 53 - e;                          /* >= 13 */
+    if (shift >= 63) {
+        *out = p < 0 ? -1 : 0;
+        return true;
+    }
+    if (p >= 0) {
+        *out = p >> shift;
+    } else { /* (2) floor of a negative: -ceil(|p| / 2^shift) */
+        uint64_t up = (uint64_t)0 - (uint64_t)p;
+        *out = -(int64_t)((up + ((uint64_t)1 << shift) - 1) >> shift);
+    }
+    return true;
 }
 
 static int from_double(const weir_event_time *et, double d, int64_t *out_ms, weir_fault *fault) {
     if (!isfinite(d))
         return fail(fault, "%s: %g is not a finite number", et->what, d);
-    static const int64_t div[4] = {1000, 1, 1000, 1000000};
-    double v = et->unit == WEIR_UNIT_S ? nearbyint(d * 1e6) : floor(d); /* file comment */
-    if (fabs(v) < 1e30) {
-        i128 ms = floor_div128((i128)v, div[et->unit]);
-        if (in_range128(ms)) {
-            *out_ms = (int64_t)ms;
+    int64_t ms;
+    if (et->unit == WEIR_UNIT_S) {
+        if (floor_times_1000(d, &ms) && ms >= WEIR_TIME_VALID_MIN_MS && ms <= WEIR_TIME_VALID_MAX_MS) {
+            *out_ms = ms;
             return 0;
+        }
+    } else {
+        static const int64_t div[4] = {1, 1, 1000, 1000000};
+        double v = floor(d); /* exact; then an exact floor division */
+        if (fabs(v) < 9e18) {
+            ms = floor_div64((int64_t)v, div[et->unit]);
+            if (ms >= WEIR_TIME_VALID_MIN_MS && ms <= WEIR_TIME_VALID_MAX_MS) {
+                *out_ms = ms;
+                return 0;
+            }
+        } else if (fabs(v) < 1e30) { /* ns beyond 2262 */
+            i128 ms128 = floor_div128((i128)v, div[et->unit]);
+            if (in_range128(ms128)) {
+                *out_ms = (int64_t)ms128;
+                return 0;
+            }
         }
     }
     return fail(fault, "%s: %.17g (unit %s) is outside years 0000-9999", et->what, d,

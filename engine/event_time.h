@@ -46,9 +46,10 @@ void weir_event_time_set_field_name(weir_event_time *et, const char *name);
  * Returns 0 and *out_ms in [WEIR_TIME_VALID_MIN_MS, WEIR_TIME_VALID_MAX_MS]
  * (time.h), or WEIR_ETIME with fault->msg saying why (fault may be NULL).
  * Numbers: an int is scaled exactly and floored to the ms (also before 1970:
- * -1 us is -1 ms); a double in ms/us/ns is floored; a double in s is first
- * rounded to the microsecond (so 1700000000.123 is ...123 ms, not the .122 its
- * binary value would floor to), then floored to the ms.
+ * -1 us is -1 ms); a double is floored exactly, from its binary value, after
+ * scaling (so 1700000000.123 in unit s, whose double is 1700000000.12299990...,
+ * is ...122 ms; -0.001 s is -2 ms). Seconds with ms precision are best sent
+ * as integer ms, or as RFC 3339.
  * No allocation; tens of ns for RFC 3339. */
 int weir_event_time_extract(const weir_event_time *et, const weir_value *field,
                             int64_t *out_ms, weir_fault *fault);

@@ -7,7 +7,19 @@
  * `+ - * / %`, `== != < <= > >=`, `&& || !`, unary `-`, parentheses; functions
  * if, coalesce, lower, upper, length, substr, concat, abs, round, floor, ceil,
  * to_int, to_double, to_string, starts_with, contains. The type, null and
- * overflow rules are SPEC §3 and its edge rules; expr_eval.c lists them.
+ * overflow rules are SPEC §3 and its edge rules; expr_eval.c lists them, and
+ * weir's own choices where SPEC is silent; expr_func.c does the same for each
+ * function; expr_lex.c for literals. In short:
+ *   - 'single quoted' strings double a quote to escape it ('it''s') and take
+ *     backslashes literally; "double quoted" strings use JSON escapes;
+ *   - an integer literal beyond int64 is a double (as in JSON input);
+ *   - precedence as in C: unary ! -, then * / %, + -, < <= > >=, == !=, &&, ||;
+ *   - `<` between bools orders false < true; between other mixed kinds it is a
+ *     type error; so is `+` on two strings (concat() joins strings);
+ *   - `false && x`, `true || x`, the branch of if() not taken and coalesce()
+ *     arguments after the first non-null one are not evaluated;
+ *   - if(null, a, b) is b; concat() with a null argument is null; round, floor
+ *     and ceil keep the argument's type.
  * Thread: a compiled expression is immutable; evaluate from any thread. */
 #ifndef WEIR_ENGINE_EXPR_H
 #define WEIR_ENGINE_EXPR_H

@@ -282,14 +282,66 @@ int expr_logic(uint8_t op_test, const weir_value *l, const weir_value *r, weir_v
     return 0;
 }
 
+/* `== != < <= > >=` with the common same-kind cases inline. */
+static inline __attribute__((always_inline)) int compare(uint8_t op, weir_value *l,
+                                                          const weir_value *r, weir_fault *f,
+                                                          uint32_t offset) {
+    int c;
+    if (l->type == r->type) {
+        switch (l->type) {
+        case WEIR_INT:
+            c = (l->as.i > r->as.i) - (l->as.i < r->as.i);
+            goto have_c;
+        case WEIR_STRING:
+            if (op == OP_EQ || op == OP_NE) {
+                bool eq = l->len == r->len && expr_bytes_equal(l->as.str, r->as.str, l->len);
+                *l = weir_value_bool(eq == (op == OP_EQ));
+                return 0;
+            }
+            break;
+        case WEIR_DOUBLE:
+            if (l->as.d == l->as.d && r->as.d == r->as.d) { /* not NaN */
+                c = (l->as.d > r->as.d) - (l->as.d < r->as.d);
+                goto have_c;
+            }
+            break;
+        case WEIR_BOOL:
+            c = (int)l->as.b - (int)r->as.b;
+            goto have_c;
+        default:
+            break;
+        }
+    }
+    return expr_binary(op, l, r, l, f, offset);
+have_c:
+    switch (op) {
+    case OP_EQ: *l = weir_value_bool(c == 0); break;
+    case OP_NE: *l = weir_value_bool(c != 0); break;
+    default: *l = weir_value_bool(cmp_holds(op, c)); break;
+    }
+    return 0;
+}
+
 int weir_expr_eval(const weir_expr *e, const weir_value *record, weir_arena *a,
                    weir_value *out, weir_fault *fault) {
+    const expr_insn *code = e->code, *pc = code;
+    switch (e->shape) { /* one-instruction programs: no stack */
+    case EXPR_SHAPE_CONST:
+        *out = pc->u.k;
+        return 0;
+    case EXPR_SHAPE_FIELD: {
+        const weir_value *v = expr_member(record, pc->u.name, pc->arg);
+        *out = v ? *v : weir_value_null();
+        return 0;
+    }
+    default:
+        break;
+    }
     weir_value local[EXPR_LOCAL_STACK];
     weir_value *st = e->max_stack <= EXPR_LOCAL_STACK
                          ? local
                          : weir_arena_alloc(a, (size_t)e->max_stack * sizeof *st);
     weir_value *sp = st; /* next free slot */
-    const expr_insn *code = e->code, *pc = code;
     int rc;
     for (;;) {
         switch ((expr_op)pc->op) {
@@ -301,6 +353,17 @@ int weir_expr_eval(const weir_expr *e, const weir_value *record, weir_arena *a,
             const weir_value *v = expr_member(record, pc->u.name, pc->arg);
             *sp++ = v ? *v : weir_value_null();
             pc++;
+            continue;
+        }
+        case OP_FIELD_CMP: {
+            /* OP_FIELD, OP_CONST, compare fused; pc[1] and pc[2] stay in the
+             * code (expr_parse.c peephole) and give the constant and operator. */
+            const weir_value *v = expr_member(record, pc->u.name, pc->arg);
+            *sp = v ? *v : weir_value_null();
+            if ((rc = compare(pc[2].op, sp, &pc[1].u.k, fault, pc[2].offset)) != 0)
+                return rc;
+            sp++;
+            pc += 3;
             continue;
         }
         case OP_PATH: {
@@ -319,12 +382,16 @@ int weir_expr_eval(const weir_expr *e, const weir_value *record, weir_arena *a,
         case OP_SUB:
         case OP_MUL: {
             weir_value *l = &sp[-2], *r = &sp[-1];
-            int64_t v;
-            if (l->type == WEIR_INT && r->type == WEIR_INT &&
-                !(pc->op == OP_ADD   ? __builtin_add_overflow(l->as.i, r->as.i, &v)
-                  : pc->op == OP_SUB ? __builtin_sub_overflow(l->as.i, r->as.i, &v)
-                                     : __builtin_mul_overflow(l->as.i, r->as.i, &v))) {
+            if (l->type == WEIR_INT && r->type == WEIR_INT) {
+                int64_t v;
+                if (pc->op == OP_ADD   ? __builtin_add_overflow(l->as.i, r->as.i, &v)
+                    : pc->op == OP_SUB ? __builtin_sub_overflow(l->as.i, r->as.i, &v)
+                                       : __builtin_mul_overflow(l->as.i, r->as.i, &v))
+                    return expr_binary(pc->op, l, r, l, fault, pc->offset); /* the error */
                 l->as.i = v;
+            } else if (weir_value_is_number(l) && weir_value_is_number(r)) {
+                double x = as_double(l), y = as_double(r);
+                *l = weir_value_double(pc->op == OP_ADD ? x + y : pc->op == OP_SUB ? x - y : x * y);
             } else if ((rc = expr_binary(pc->op, l, r, l, fault, pc->offset)) != 0) {
                 return rc;
             }
@@ -334,28 +401,22 @@ int weir_expr_eval(const weir_expr *e, const weir_value *record, weir_arena *a,
         }
         case OP_DIV:
         case OP_MOD:
-        case OP_EQ:
-        case OP_NE:
             if ((rc = expr_binary(pc->op, &sp[-2], &sp[-1], &sp[-2], fault, pc->offset)) != 0)
                 return rc;
             sp--;
             pc++;
             continue;
+        case OP_EQ:
+        case OP_NE:
         case OP_LT:
         case OP_LE:
         case OP_GT:
-        case OP_GE: {
-            weir_value *l = &sp[-2], *r = &sp[-1];
-            if (l->type == WEIR_INT && r->type == WEIR_INT) {
-                int c = (l->as.i > r->as.i) - (l->as.i < r->as.i);
-                *l = weir_value_bool(cmp_holds(pc->op, c));
-            } else if ((rc = expr_binary(pc->op, l, r, l, fault, pc->offset)) != 0) {
+        case OP_GE:
+            if ((rc = compare(pc->op, &sp[-2], &sp[-1], fault, pc->offset)) != 0)
                 return rc;
-            }
             sp--;
             pc++;
             continue;
-        }
         case OP_AND_TEST:
         case OP_OR_TEST: {
             const weir_value *t = &sp[-1];
@@ -374,9 +435,15 @@ int weir_expr_eval(const weir_expr *e, const weir_value *record, weir_arena *a,
         case OP_OR_END: {
             /* The left side was true/null (&&) or false/null (||): the test let
              * it through. */
-            uint8_t test = pc->op == OP_AND_END ? OP_AND_TEST : OP_OR_TEST;
-            if ((rc = expr_logic(test, &sp[-2], &sp[-1], &sp[-2], fault, pc->offset)) != 0)
-                return rc;
+            weir_value *l = &sp[-2];
+            const weir_value *r = &sp[-1];
+            if (l->type == WEIR_BOOL && r->type == WEIR_BOOL) {
+                l->as.b = r->as.b; /* true && r, false || r */
+            } else {
+                uint8_t test = pc->op == OP_AND_END ? OP_AND_TEST : OP_OR_TEST;
+                if ((rc = expr_logic(test, l, r, l, fault, pc->offset)) != 0)
+                    return rc;
+            }
             sp--;
             pc++;
             continue;

@@ -59,6 +59,8 @@ typedef struct expr_token {
 typedef enum expr_op {
     OP_CONST,       /* push u.k */
     OP_FIELD,       /* push record member u.name[0..arg) (a one-segment path) */
+    OP_FIELD_CMP,   /* OP_FIELD + the OP_CONST and compare after it, fused; skips
+                       both (they stay in place: neither is a jump target) */
     OP_PATH,        /* push weir_path_lookup(u.path) */
     OP_NEG, OP_NOT,
     OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_MOD,
@@ -86,8 +88,12 @@ typedef struct expr_insn {
     } u;
 } expr_insn;
 
+/* Programs of one instruction, run without the stack. */
+enum { EXPR_SHAPE_GENERAL = 0, EXPR_SHAPE_CONST = 1, EXPR_SHAPE_FIELD = 2 };
+
 struct weir_expr {
     expr_insn *code;         /* owned */
+    uint8_t shape;           /* EXPR_SHAPE_* */
     uint32_t n_code;
     uint32_t max_stack;      /* (1) */
     weir_path **paths;       /* owned, each owned */
@@ -155,7 +161,18 @@ bool expr_parse_number(const char *s, size_t len, weir_value *out);
 /* strtod in the C locale of s[0..len) (not NUL-terminated). */
 double expr_strtod(const char *s, size_t len);
 
-/* Looks up a top-level member without allocation (OP_FIELD). */
+/* Byte equality; short runs (field names, codes like 'DE') inline, since a
+ * libc memcmp call costs more than comparing a few bytes. */
+static inline bool expr_bytes_equal(const char *a, const char *b, uint32_t n) {
+    if (n > 16)
+        return memcmp(a, b, n) == 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
+/* Looks up a top-level member without allocation (OP_FIELD); len >= 1. */
 static inline const weir_value *expr_member(const weir_value *rec, const char *name,
                                             uint32_t len) {
     if (rec->type != WEIR_OBJECT)
@@ -163,7 +180,7 @@ static inline const weir_value *expr_member(const weir_value *rec, const char *n
     const weir_member *m = rec->as.members;
     for (uint32_t k = 0, n = rec->len; k < n; k++) {
         if (m[k].name_len == len && m[k].name[0] == name[0] &&
-            memcmp(m[k].name, name, len) == 0)
+            expr_bytes_equal(m[k].name, name, len))
             return &m[k].value;
     }
     return NULL;

@@ -41,7 +41,7 @@ static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
 static void c_locale_init(void) { c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0); }
 
 double expr_strtod(const char *s, size_t len) {
-    char small[64];
+    char small[256]; /* longer numbers (rare) take a malloc */
     char *buf = len < sizeof small ? small : malloc(len + 1);
     if (!buf)
         return NAN;

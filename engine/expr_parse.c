@@ -646,6 +646,30 @@ static void emit(codegen *g, uint32_t idx) {
     }
 }
 
+/* Peephole: OP_FIELD, OP_CONST, compare -> OP_FIELD_CMP when no jump lands on
+ * the OP_CONST or the compare (`coalesce(a, b) == 1` jumps to the constant). */
+static void fuse(codegen *g) {
+    bool *target = calloc(g->n + 1, sizeof *target);
+    if (!target)
+        return; /* an optimisation only */
+    for (size_t i = 0; i < g->n; i++) {
+        switch (g->code[i].op) {
+        case OP_AND_TEST: case OP_OR_TEST: case OP_IF_TEST: case OP_JUMP: case OP_COALESCE:
+            target[g->code[i].arg] = true;
+            break;
+        default:
+            break;
+        }
+    }
+    for (size_t i = 0; i + 2 < g->n; i++) {
+        uint8_t cmp = g->code[i + 2].op;
+        if (g->code[i].op == OP_FIELD && g->code[i + 1].op == OP_CONST && cmp >= OP_EQ &&
+            cmp <= OP_GE && !target[i + 1] && !target[i + 2])
+            g->code[i].op = OP_FIELD_CMP;
+    }
+    free(target);
+}
+
 /* ------------------------------------------------------------ public */
 
 weir_expr *weir_expr_compile(const char *text, size_t len, const weir_expr_fields *known,
@@ -687,9 +711,14 @@ weir_expr *weir_expr_compile(const char *text, size_t len, const weir_expr_field
         codegen g = {.p = &p};
         emit(&g, root);
         emit_insn(&g, OP_END, (uint32_t)len);
+        fuse(&g);
         e->code = g.code;
         e->n_code = (uint32_t)g.n;
         e->max_stack = g.max_depth;
+        if (g.n == 2 && g.code[0].op == OP_CONST)
+            e->shape = EXPR_SHAPE_CONST;
+        else if (g.n == 2 && g.code[0].op == OP_FIELD)
+            e->shape = EXPR_SHAPE_FIELD;
         if (p.nodes[root].kind == NK_PATH)
             e->only_path = p.nodes[root].path;
     }

@@ -24,7 +24,8 @@
  * strtod would make, and below 2^50 no shorter candidate can be missed); the
  * rest tries 15, 16 then 17 significant digits with printf's correctly
  * rounded %e, checking each with strtod (15 digits that round-trip are the
- * shortest; 17 always round-trip). No locale dependence: the decimal point is
+ * shortest for a normal double; subnormals start from 1 digit; 17 always
+ * round-trip). No locale dependence: the decimal point is
  * never read from printf nor given to strtod.
  * Known limits: the printf path costs ~1 us; Ryu or Schubfach would be
  * faster for doubles with 16-17 significant digits.
@@ -211,7 +212,9 @@ static void put_decimal(weir_buf *out, bool neg, const char *dg, int nd, int dec
 static int shortest_slow(double ad, char dg[24], int *decpt) {
     char fmt[40], chk[48];
     int nd = 0, e10 = 0;
-    for (int prec = 15; prec <= 17; prec++) {
+    /* 15 digits that round-trip are the shortest for normal doubles; a
+     * subnormal has fewer significant bits, so it starts from 1 digit. */
+    for (int prec = ad < 0x1p-1022 ? 1 : 15; prec <= 17; prec++) {
         snprintf(fmt, sizeof fmt, "%.*e", prec - 1, ad);
         /* parse "d.ddd...e[+-]xx", ignoring whatever the decimal point is */
         nd = 0;

@@ -55,6 +55,16 @@ static inline unsigned days_in_month(int64_t y, unsigned m) {
     return m == 2 && is_leap(y) ? 29 : dim[m];
 }
 
+/* weir_days_from_civil for years 0..9999 only, in unsigned arithmetic: the
+ * same formula with the era split folded away (y + 400 keeps March-based
+ * years non-negative for year 0). */
+static inline int64_t days_0_9999(unsigned y, unsigned m, unsigned d) {
+    static const uint16_t march_doy[13] = {0, 306, 337, 0, 31, 61, 92, 122, 153, 184, 214, 245, 275};
+    y += 400 - (m <= 2);
+    unsigned days = y * 365 + y / 4 - y / 100 + y / 400 + march_doy[m] + d - 1;
+    return (int64_t)days - 719468 - 146097;
+}
+
 /* Two ASCII digits at p, or -1. */
 static inline int two(const unsigned char *p) {
     unsigned a = (unsigned)p[0] - '0', b = (unsigned)p[1] - '0';
@@ -82,7 +92,7 @@ static const char *parse(const unsigned char *p, size_t len, int64_t *out_ms) {
     int64_t year = y_hi * 100 + y_lo;
     if (mon < 1 || mon > 12)
         return "month out of range";
-    if (day < 1 || (unsigned)day > days_in_month(year, (unsigned)mon))
+    if (day < 1 || (day > 28 && (unsigned)day > days_in_month(year, (unsigned)mon)))
         return "day out of range for the month";
     if (hh > 23)
         return "hour out of range";
@@ -140,7 +150,7 @@ static const char *parse(const unsigned char *p, size_t len, int64_t *out_ms) {
         ss = 59;
         ms = 999;
     }
-    int64_t days = weir_days_from_civil(year, (unsigned)mon, (unsigned)day);
+    int64_t days = days_0_9999((unsigned)year, (unsigned)mon, (unsigned)day);
     int64_t t = ((days * 24 + hh) * 60 + mm - off_min) * 60 + ss;
     t = t * 1000 + ms;
     if (t < MIN_MS || t > MAX_MS)

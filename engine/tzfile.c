@@ -22,12 +22,15 @@
  *       (RFC 8536 §3.2); at and after the last one the footer rule holds when
  *       the file has one, else the last transition's offset;
  *   (4) the zone is one heap block and is never written after weir_tz_parse
- *       returns (tzfile.h (1)).
+ *       returns (tzfile.h (1));
+ *   (5) when the footer rule has DST, weir_tz_parse appends the rule's
+ *       transitions from the table's last year up to PRECOMPUTE_UNTIL_YEAR to
+ *       the table, so lookups before then are one binary search (~20 ns)
+ *       instead of a rule evaluation (~130 ns); the rule still answers after
+ *       that year, and for zones with a footer but no table. Both give the
+ *       same offsets (the rule is what generated the entries).
  *
  * Sources: RFC 8536 (TZif v1-v4), POSIX.1-2017 §8.3 (TZ rules), SPEC §4.
- * Not done: the rule transitions of a year are recomputed on each footer
- * lookup (a few hundred ns); precomputing them for the years weir sees would
- * make format-based event times after the table's end faster.
  * Thread: any (tzfile.h (1)). */
 #include "engine/tzfile.h"
 
@@ -45,6 +48,7 @@
 #define MAX_OFF_S (26 * 3600)           /* (2) RFC 8536 suggests [-89999, 93599] */
 #define MAX_FILE_BYTES (1 << 20)
 #define MAX_NAME_BYTES 255
+#define PRECOMPUTE_UNTIL_YEAR 2200  /* (5) */
 
 /* ------------------------------------------------------------ POSIX TZ rules */
 
@@ -430,7 +434,16 @@ weir_tz *weir_tz_parse(const char *name, const uint8_t *d, size_t len, weir_erro
     }
 
     size_t n = c.timecnt;
-    size_t bytes = sizeof(weir_tz) + n * (sizeof(int64_t) + sizeof(int32_t));
+    /* Room for the footer rule's transitions up to PRECOMPUTE_UNTIL_YEAR (5). */
+    int64_t first_year = 0;
+    size_t extra = 0;
+    if (rule.has_dst && n > 0) {
+        int64_t last = time_size == 8 ? be64(times + 8 * (n - 1)) : (int32_t)be32(times + 4 * (n - 1));
+        first_year = year_of_day(floor_div(last, 86400));
+        if (first_year >= 1800 && first_year <= PRECOMPUTE_UNTIL_YEAR) /* not after a "big bang" entry */
+            extra = 2 * (size_t)(PRECOMPUTE_UNTIL_YEAR - first_year + 1);
+    }
+    size_t bytes = sizeof(weir_tz) + (n + extra) * (sizeof(int64_t) + sizeof(int32_t));
     weir_tz *tz = malloc(bytes);
     if (!tz) {
         weir_error_set(err, WEIR_ENOMEM, "time zone %s: out of memory", name);
@@ -439,7 +452,7 @@ weir_tz *weir_tz_parse(const char *name, const uint8_t *d, size_t len, weir_erro
     memset(tz, 0, sizeof *tz);
     snprintf(tz->name, sizeof tz->name, "%s", name);
     int64_t *ts = (int64_t *)(tz + 1);
-    int32_t *offs = (int32_t *)(ts + n);
+    int32_t *offs = (int32_t *)(ts + n + extra);
     int32_t type_off[256];
     for (uint32_t i = 0; i < c.typecnt; i++) {
         const uint8_t *t = types + 6 * (size_t)i;
@@ -462,6 +475,21 @@ weir_tz *weir_tz_parse(const char *name, const uint8_t *d, size_t len, weir_erro
             tz->min_off_s = offs[i];
         if (offs[i] > tz->max_off_s)
             tz->max_off_s = offs[i];
+    }
+    for (int64_t y = first_year; extra > 0 && y <= PRECOMPUTE_UNTIL_YEAR; y++) { /* (5) */
+        int64_t at[2] = {rule_local_s(&rule.start, y) - rule.std_off_s,
+                         rule_local_s(&rule.end, y) - rule.dst_off_s};
+        int32_t to[2] = {rule.dst_off_s, rule.std_off_s};
+        int first = at[1] < at[0];
+        for (int k = 0; k < 2; k++) {
+            int j = k == 0 ? first : 1 - first;
+            if (at[j] > ts[n - 1]) {
+                ts[n] = at[j];
+                offs[n++] = to[j];
+            } else if (at[j] == ts[n - 1] && n > c.timecnt) {
+                offs[n - 1] = to[j]; /* same instant: the later change wins */
+            }
+        }
     }
     tz->n_trans = n;
     tz->trans_s = ts;

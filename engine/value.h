@@ -21,8 +21,11 @@
  * Comparison rules (SPEC §3): `==` compares int and double by exact mathematical
  * value (also beyond 2^53), objects member-wise in any order, arrays item-wise,
  * strings bytewise. min/max order: null < bool < number < string < array <
- * object (arrays and objects are beyond the spec; weir orders them last by
- * canonical encoding so min/max are total).
+ * object (arrays and objects are beyond the spec; weir orders them last, arrays
+ * item by item and objects by canonical encoding, so min/max are total).
+ * NaN (arithmetic can make one, JSON cannot) is a single value: equal to
+ * itself and ordered above +inf, so keys and count_distinct stay consistent;
+ * -0.0 equals 0 (value.c).
  * Thread: any; pure functions. */
 #ifndef WEIR_ENGINE_VALUE_H
 #define WEIR_ENGINE_VALUE_H
@@ -93,8 +96,9 @@ bool weir_value_equal(const weir_value *a, const weir_value *b);
 int weir_value_compare_numbers(const weir_value *a, const weir_value *b);
 
 /* Total order used by min/max (SPEC §3): null < bool < number < string < array
- * < object; numbers by exact value, strings bytewise, arrays and objects by
- * canonical encoding. Returns <0, 0, >0; 0 exactly when weir_value_equal. */
+ * < object; numbers by exact value, strings bytewise, arrays item by item
+ * (a prefix first), objects by canonical encoding (allocates; rare). Returns
+ * <0, 0, >0; 0 exactly when weir_value_equal. */
 int weir_value_order(const weir_value *a, const weir_value *b);
 
 /* Appends the canonical encoding of v to out: a byte string that is equal for

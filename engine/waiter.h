@@ -8,21 +8,22 @@
  *     if (nothing to do) weir_waiter_wait(w, seen, 100);
  * Invariants: (1) a wake that happens after weir_waiter_epoch() returned makes
  * the next weir_waiter_wait(w, seen, ...) return at once, so no wake-up is lost;
- * (2) wake takes the mutex only when the owner sleeps, so a busy pipeline pays
- * one atomic add per wake.
+ * (2) wake makes a system call only when the owner sleeps, so a busy pipeline
+ * pays one atomic add per wake;
+ * (3) wait first spins briefly (tens of microseconds) watching the epoch, then
+ * sleeps in the kernel (a Linux futex on the epoch word): waking a sleeping
+ * thread costs far more than a short spin on a virtual machine, and an idle
+ * thread still blocks instead of spinning.
  * Thread: wait only from the owner; wake from any thread. */
 #ifndef WEIR_ENGINE_WAITER_H
 #define WEIR_ENGINE_WAITER_H
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
 typedef struct weir_waiter {
-    pthread_mutex_t mutex;
-    pthread_cond_t cond;
-    atomic_uint epoch;     /* bumped by every wake */
-    atomic_int sleeping;   /* 1 while the owner is (about to be) in wait */
+    atomic_uint epoch;     /* bumped by every wake; the futex word */
+    atomic_int sleeping;   /* 1 while the owner is (about to be) asleep */
 } weir_waiter;
 
 void weir_waiter_init(weir_waiter *w);

@@ -20,7 +20,7 @@ int weir_cmd_validate(int argc, char **argv) {
     int opt;
     optind = 1;
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         if (opt == 's') {
             char *eq = strchr(optarg, '=');
             if (!eq || eq == optarg) {

@@ -60,7 +60,12 @@ typedef struct weir_job_source {
     /* event_time */
     weir_path *time_field;                 /* NULL with kafka_timestamp */
     bool kafka_timestamp;
-    weir_event_time *event_time;           /* built extractor (unit, format, timezone) */
+    weir_event_time *event_time;           /* built extractor (unit, format, timezone); NULL
+                                              when event_time is not given, which validation
+                                              allows only when no window reads the source */
+    weir_time_unit time_unit;              /* as written (default ms), for printing */
+    char *time_format;                     /* event_time.format or NULL */
+    char *time_zone;                       /* event_time.timezone or NULL */
     int64_t delay_ms;                      /* watermark.delay, default 0 */
     int64_t idle_ms;                       /* watermark.idle, -1 = off */
 } weir_job_source;
@@ -122,6 +127,16 @@ typedef struct weir_job_override { const char *key; const char *value; } weir_jo
 weir_job *weir_job_load(const char *path, const weir_job_override *overrides,
                         size_t n_overrides, weir_diag *diag);
 
+/* Like weir_job_load for a job file already in memory (the worker's POST body,
+ * the fuzzer): text[0..len) borrowed; file names it in messages and in
+ * job->file. */
+weir_job *weir_job_load_buffer(const char *file, const char *text, size_t len,
+                               const weir_job_override *overrides, size_t n_overrides,
+                               weir_diag *diag);
+
+/* Frees job and everything it still owns; pointers the plan took out (set to
+ * NULL: window key_paths[i], aggs[i].arg, filter, field_exprs[i], kafka.key,
+ * event_time, time_field) are skipped. NULL is a no-op. */
 void weir_job_free(weir_job *job);
 
 /* Index of the source/operator named name, or -1. */

@@ -81,8 +81,8 @@ void weir_job_check_where(char *out, size_t cap, const char *base, const char *k
 const char *weir_job_check_describe(const weir_yaml_node *n, char *buf, size_t cap)
 {
     if (!n || weir_yaml_tree_is_null(n)) return "nothing";
-    if (n->kind == WEIR_YAML_MAP) return "a map";
-    if (n->kind == WEIR_YAML_SEQ) return "a list";
+    if (n->kind == WEIR_YAML_MAP) return n->n == 0 ? "an empty map" : "a map";
+    if (n->kind == WEIR_YAML_SEQ) return n->n == 0 ? "an empty list" : "a list";
     const char *more = n->len > 40 ? "..." : "";
     int w = snprintf(buf, cap, "'%.40s%s'", n->text, more);
     if (w < 0 && cap) buf[0] = '\0';
@@ -301,7 +301,7 @@ int weir_job_check_union(const weir_job_check *c, const int *idx, size_t n, bool
     for (size_t i = 0; i < n; i++) {
         if (idx[i] < 0) { *any = true; return 0; }
         const weir_job_element *e = &c->elements[idx[i]];
-        if (e->any_field || e->failed) { *any = true; return 0; }
+        if (e->any_field) { *any = true; return 0; }
         total += e->n_fields;
     }
     if (total == 0) return 0;

@@ -11,8 +11,9 @@
  *
  * Graph indices: element i < n_sources is sources[i]; n_sources + j is ops[j].
  * Invariants: (1) every reader reports at most one error per node and returns
- * a negative value after reporting, 0 on success; (2) a null node (absent key
- * or YAML null) is "not given" for optional keys and never an error by itself.
+ * a negative value after reporting, 0 on success; (2) a YAML null (`key:` with
+ * no value, `~`) where a map is expected reads as an empty map (`stdin:`);
+ * where a scalar is expected it is an error ("expected X, got nothing").
  * Messages name the key by its dotted path ("sources.clicks.kafka.topic") and
  * say what was expected ("expected a duration like 10s, got 'abc'"). */
 #ifndef WEIR_JOBS_JOB_CHECK_H
@@ -32,11 +33,11 @@
 /* What the validator knows about one source or operator's output. */
 typedef struct weir_job_element {
     bool any_field;            /* output may have any field (a source, or unknown) */
-    const char **fields;       /* owned array of names borrowed from the job */
+    const char **fields;       /* owned array of names borrowed from the tree */
     size_t n_fields;
     bool is_window;
     bool is_kafka;             /* a Kafka source */
-    bool failed;               /* had errors: suppress follow-up errors */
+    bool failed;               /* had errors: no "feeds nothing" warning */
     size_t n_readers;          /* operators and sinks reading it */
     const weir_yaml_node *at;  /* its name node, for warnings */
 } weir_job_element;
@@ -122,7 +123,7 @@ weir_expr *weir_job_check_expr(weir_job_check *c, const weir_yaml_node *at, size
 
 /* Reads the `from` of an operator or a sink: a name or a non-empty list of
  * names, each resolved (sources/operators; for an operator only earlier ones).
- * Fills *names/*n (owned strings) and idx (owned array of graph indices, may
+ * Fills *names and *n (owned strings) and idx (owned array of graph indices, may
  * hold -1 for names that failed). self_op: the operator's index, or -1 for a
  * sink. Returns 0, or -1 after reporting. */
 int weir_job_check_from(weir_job_check *c, const weir_yaml_node *from, const char *where,

@@ -18,8 +18,11 @@
  *
  * Invariants: (1) after this file runs, op j's from[] names only sources and
  * operators with index < j, never a window (else an error was reported);
- * (2) every element that had an error is marked failed, and inputs that
- * failed count as "any field", so one mistake does not cascade.
+ * (2) an element's output fields do not depend on whether its expressions
+ * compiled (a map's fields are its keys as written, a window's its key texts
+ * and aggregate names), and an element whose output cannot be known (a broken
+ * item, a `from` that failed) may have any field, so one mistake does not
+ * cascade into "unknown field" errors downstream.
  * Rules: SPEC §2 (operators, from, windows feed only sinks, aggregates),
  * SPEC §3 (aggregate names may not be key fields, window_start, window_end,
  * retracted), SPEC §4 (sliding with slide > size: warning). */
@@ -106,27 +109,27 @@ static weir_expr *node_expr(weir_job_check *c, const weir_yaml_node *n, const ch
  * names of operators (before resolution)? Appends the chain to path. */
 static const weir_yaml_node *op_from_node(const weir_job_check *c, size_t j);
 
-static bool reaches(const weir_job_check *c, int from_op, int target, char *seen,
-                    char *path, size_t cap)
+/* Does operator from_op reach operator target through the written `from`
+ * names (before resolution)? On success chain[0..*depth) holds the operators
+ * on the way, from_op first. */
+static bool reaches(const weir_job_check *c, int from_op, int target, char *seen, int *chain,
+                    size_t *depth)
 {
+    chain[(*depth)++] = from_op;
     if (from_op == target) return true;
-    if (seen[from_op]) return false;
-    seen[from_op] = 1;
-    const weir_yaml_node *f = op_from_node(c, (size_t)from_op);
-    const weir_job *job = c->job;
-    size_t n = !f ? 0 : f->kind == WEIR_YAML_SEQ ? f->n : 1;
-    for (size_t i = 0; i < n; i++) {
-        const weir_yaml_node *item = f->kind == WEIR_YAML_SEQ ? f->values[i] : f;
-        if (item->kind != WEIR_YAML_SCALAR) continue;
-        int g = weir_job_check_find(c, item->text);
-        if (g < (int)job->n_sources) continue;
-        if (reaches(c, g - (int)job->n_sources, target, seen, path, cap)) {
-            size_t used = strlen(path);
-            int w = snprintf(path + used, cap - used, " <- %s", item->text);
-            if (w < 0) path[used] = '\0';
-            return true;
+    if (!seen[from_op]) {
+        seen[from_op] = 1;
+        const weir_yaml_node *f = op_from_node(c, (size_t)from_op);
+        size_t n = !f ? 0 : f->kind == WEIR_YAML_SEQ ? f->n : 1;
+        for (size_t i = 0; i < n; i++) {
+            const weir_yaml_node *item = f->kind == WEIR_YAML_SEQ ? f->values[i] : f;
+            if (item->kind != WEIR_YAML_SCALAR) continue;
+            int g = weir_job_check_find(c, item->text);
+            if (g < (int)c->job->n_sources) continue;
+            if (reaches(c, g - (int)c->job->n_sources, target, seen, chain, depth)) return true;
         }
     }
+    (*depth)--;
     return false;
 }
 
@@ -161,6 +164,7 @@ static int resolve_one(weir_job_check *c, const weir_yaml_node *item, const char
                                  item->text);
         return -1;
     }
+    c->elements[g].n_readers++;   /* read, even if wrongly: no "feeds nothing" warning */
     int ns = (int)job->n_sources;
     if (self_op >= 0 && g >= ns) {
         int j = g - ns;
@@ -171,17 +175,27 @@ static int resolve_one(weir_job_check *c, const weir_yaml_node *item, const char
         }
         if (j > self_op) {
             char *seen = calloc(job->n_ops, 1);
-            char path[256];
-            int w = snprintf(path, sizeof path, "%s <- %s", job->ops[self_op].name, item->text);
-            if (w < 0) path[0] = '\0';
-            if (seen && reaches(c, j, self_op, seen, path, sizeof path))
+            int *chain = calloc(job->n_ops + 1, sizeof *chain);
+            size_t depth = 0;
+            if (seen && chain && reaches(c, j, self_op, seen, chain, &depth)) {
+                char path[256];
+                size_t used = 0;
+                int w = snprintf(path, sizeof path, "%s", job->ops[self_op].name);
+                used = w < 0 ? 0 : (size_t)w;
+                for (size_t i = 0; i < depth && used < sizeof path; i++) {
+                    const char *nm = job->ops[chain[i]].name ? job->ops[chain[i]].name : "?";
+                    w = snprintf(path + used, sizeof path - used, " <- %s", nm);
+                    if (w < 0) break;
+                    used += (size_t)w;
+                }
                 weir_job_check_error(c, item, "%s: cycle: %s (each reads from the next)", where,
                                      path);
-            else
+            } else
                 weir_job_check_error(c, item,
                                      "%s: operator '%s' is defined later; from names a source or "
                                      "an earlier operator", where, item->text);
             free(seen);
+            free(chain);
             return -1;
         }
     }
@@ -224,7 +238,6 @@ int weir_job_check_from(weir_job_check *c, const weir_yaml_node *from, const cha
             }
         }
         (*names)[(*n)++] = strdup(item->text);
-        c->elements[g].n_readers++;
     }
     return rc;
 }
@@ -418,8 +431,23 @@ static void check_keys_of_window(weir_job_check *c, weir_job_op *op, const weir_
     }
 }
 
-static void check_window(weir_job_check *c, weir_job_op *op, const weir_yaml_node *node,
-                         const char *base, const weir_expr_fields *known)
+/* map[key] as a duration above 0; "WHERE.KEY: required" at map when absent. */
+static int required_duration(weir_job_check *c, const weir_yaml_node *map, const char *key,
+                             const char *where, int64_t *out_ms)
+{
+    char sub[WEIR_JOB_WHERE_MAX];
+    weir_job_check_where(sub, sizeof sub, where, key);
+    const weir_yaml_node *v = weir_yaml_tree_get(map, key, NULL);
+    if (!v) {
+        weir_job_check_error(c, map, "%s: required (a duration above 0 like 10s)", sub);
+        return -1;
+    }
+    return weir_job_check_duration(c, v, sub, true, out_ms);
+}
+
+static void check_window(weir_job_check *c, weir_job_op *op, const weir_yaml_node *key,
+                         const weir_yaml_node *node, const char *base,
+                         const weir_expr_fields *known)
 {
     static const char *const keys[] = { "key", "tumbling", "sliding", "session",
                                         "allowed_lateness", "aggregates" };
@@ -430,7 +458,7 @@ static void check_window(weir_job_check *c, weir_job_op *op, const weir_yaml_nod
     const weir_yaml_node *m = weir_job_check_map(c, node, where);
     if (!m) {
         if (!weir_job_check_given(node))
-            weir_job_check_error(c, node, "%s: expected a map with key, tumbling|sliding|session "
+            weir_job_check_error(c, key, "%s: expected a map with key, tumbling|sliding|session "
                                  "and aggregates", where);
         return;
     }
@@ -454,7 +482,7 @@ static void check_window(weir_job_check *c, weir_job_op *op, const weir_yaml_nod
         kind_val = v;
     }
     if (kind < 0) {
-        weir_job_check_error(c, node, "%s: expected one of tumbling, sliding or session", where);
+        weir_job_check_error(c, key, "%s: expected one of tumbling, sliding or session", where);
     } else {
         (void)kind_key;
         weir_job_check_where(sub, sizeof sub, where, kinds[kind]);
@@ -471,22 +499,15 @@ static void check_window(weir_job_check *c, weir_job_op *op, const weir_yaml_nod
                                      kind == WEIR_WINDOW_SLIDING ? "{ size: 1m, slide: 10s }"
                                                                  : "{ gap: 30s }");
             if (km && kind == WEIR_WINDOW_SLIDING) {
-                char k2[WEIR_JOB_WHERE_MAX];
                 weir_job_check_keys(c, km, sub, sliding_keys, 2);
-                weir_job_check_where(k2, sizeof k2, sub, "size");
-                int a = weir_job_check_duration(c, weir_yaml_tree_get(km, "size", NULL), k2, true,
-                                                &w->size_ms);
-                weir_job_check_where(k2, sizeof k2, sub, "slide");
-                int s = weir_job_check_duration(c, weir_yaml_tree_get(km, "slide", NULL), k2, true,
-                                                &w->slide_ms);
+                int a = required_duration(c, km, "size", sub, &w->size_ms);
+                int s = required_duration(c, km, "slide", sub, &w->slide_ms);
                 if (a == 0 && s == 0 && w->slide_ms > w->size_ms)
                     weir_job_check_warning(c, kind_val, "%s: slide is longer than size: some events "
                                            "fall in no window (SPEC §4)", sub);
             } else if (km) {
-                char k2[WEIR_JOB_WHERE_MAX];
                 weir_job_check_keys(c, km, sub, session_keys, 1);
-                weir_job_check_where(k2, sizeof k2, sub, "gap");
-                weir_job_check_duration(c, weir_yaml_tree_get(km, "gap", NULL), k2, true, &w->gap_ms);
+                required_duration(c, km, "gap", sub, &w->gap_ms);
             }
         }
     }
@@ -507,17 +528,25 @@ static void check_window(weir_job_check *c, weir_job_op *op, const weir_yaml_nod
     }
 }
 
-/* The fields of a window's output: keys, window_start, window_end, aggregates. */
-static void window_fields(weir_job_element *e, const weir_job_op *op)
+/* The fields of a window's output, as written (2): keys, window_start,
+ * window_end, aggregates. */
+static void window_fields(weir_job_element *e, const weir_yaml_node *window)
 {
-    const weir_window_spec *w = &op->window;
-    e->fields = calloc(w->n_keys + 2 + w->n_aggs, sizeof *e->fields);
-    if (!e->fields) { e->any_field = true; return; }
+    const weir_yaml_node *keys = weir_yaml_tree_get(window, "key", NULL);
+    const weir_yaml_node *aggs = weir_yaml_tree_get(window, "aggregates", NULL);
+    size_t n_keys = !keys ? 0 : keys->kind == WEIR_YAML_SEQ ? keys->n : 1;
+    size_t n_aggs = aggs && aggs->kind == WEIR_YAML_MAP ? aggs->n : 0;
+    e->fields = calloc(n_keys + 2 + n_aggs, sizeof *e->fields);
+    if (!e->fields) return;
+    e->any_field = false;
     size_t k = 0;
-    for (size_t i = 0; i < w->n_keys; i++) e->fields[k++] = w->key_names[i];
+    for (size_t i = 0; i < n_keys; i++) {
+        const weir_yaml_node *key = keys->kind == WEIR_YAML_SEQ ? keys->values[i] : keys;
+        if (key->kind == WEIR_YAML_SCALAR) e->fields[k++] = key->text;
+    }
     e->fields[k++] = "window_start";
     e->fields[k++] = "window_end";
-    for (size_t i = 0; i < w->n_aggs; i++) e->fields[k++] = w->aggs[i].out_name;
+    for (size_t i = 0; i < n_aggs; i++) e->fields[k++] = aggs->keys[i]->text;
     e->n_fields = k;
 }
 
@@ -537,9 +566,11 @@ static void check_map_op(weir_job_check *c, weir_job_op *op, weir_job_element *e
     op->field_exprs = calloc(m->n, sizeof *op->field_exprs);
     e->fields = calloc(m->n, sizeof *e->fields);
     if (!op->field_names || !op->field_exprs || !e->fields) return;
+    e->any_field = false;
     for (size_t i = 0; i < m->n; i++) {
         char f[WEIR_JOB_WHERE_MAX];
         weir_job_check_where(f, sizeof f, where, m->keys[i]->text);
+        e->fields[e->n_fields++] = m->keys[i]->text;   /* (2): even if it fails below */
         if (m->keys[i]->len == 0) {
             weir_job_check_error(c, m->keys[i], "%s: an output field needs a name", where);
             continue;
@@ -548,7 +579,6 @@ static void check_map_op(weir_job_check *c, weir_job_op *op, weir_job_element *e
         if (!x) continue;
         op->field_names[op->n_fields] = strdup(m->keys[i]->text);
         op->field_exprs[op->n_fields] = x;
-        e->fields[e->n_fields++] = op->field_names[op->n_fields];
         op->n_fields++;
     }
 }
@@ -560,6 +590,7 @@ static void check_op(weir_job_check *c, size_t j, const weir_yaml_node *item)
     weir_job_op *op = &job->ops[j];
     weir_job_element *e = &c->elements[job->n_sources + j];
     size_t errors_before = c->diag->n_errors;
+    e->any_field = true;   /* (2) until the kind says otherwise */
     char where[WEIR_JOB_WHERE_MAX], sub[WEIR_JOB_WHERE_MAX];
     if (op->name) {
         weir_job_check_where(where, sizeof where, "operators", op->name);
@@ -593,7 +624,7 @@ static void check_op(weir_job_check *c, size_t j, const weir_yaml_node *item)
                 c->elements[g].n_readers++;
             }
         }
-    } else {
+    } else if (job->n_sources > 1) {   /* with none, "sources: required" says it all */
         weir_job_check_error(c, item, "%s: from is required (the first operator reads the only "
                              "source by default, and this job has %zu sources)", where,
                              job->n_sources);
@@ -633,8 +664,8 @@ static void check_op(weir_job_check *c, size_t j, const weir_yaml_node *item)
             check_map_op(c, op, e, v, sub, kp);
         } else {
             e->is_window = true;
-            check_window(c, op, v, where, kp);
-            window_fields(e, op);
+            check_window(c, op, k, v, where, kp);
+            if (v->kind == WEIR_YAML_MAP) window_fields(e, v);
         }
     }
     if (m && kind < 0)
@@ -669,6 +700,7 @@ void weir_job_check_operators(weir_job_check *c, const weir_yaml_node *ops)
                                  "or window, got %s", where,
                                  weir_job_check_describe(item, b, sizeof b));
             c->elements[job->n_sources + j].failed = true;
+            c->elements[job->n_sources + j].any_field = true;
             continue;
         }
         weir_yaml_node *nk;

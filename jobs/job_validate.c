@@ -27,6 +27,7 @@
 #include "engine/path.h"
 #include "engine/time.h"
 #include "jobs/job_check.h"
+#include "jobs/plan_print.h"
 
 #define TXN_TIMEOUT_DEFAULT_MS 60000   /* librdkafka's transaction.timeout.ms default */
 
@@ -243,6 +244,7 @@ static void event_time(weir_job_check *c, weir_job_source *s, const weir_yaml_no
                     weir_job_check_error(c, ok, "%s.%s: applies to event_time.field only", where,
                                          keys[i]);
             }
+            s->time_unit = WEIR_UNIT_MS;
             s->event_time = weir_event_time_new(WEIR_UNIT_MS, NULL, NULL, NULL);
             return;
         }
@@ -278,12 +280,13 @@ static void event_time(weir_job_check *c, weir_job_source *s, const weir_yaml_no
         weir_error err = {0};
         weir_event_time *probe = weir_event_time_new(WEIR_UNIT_MS, NULL, tz, &err);
         if (!probe) {
-            weir_job_check_error(c, tv, "%s: unknown time zone '%s' (an IANA name like "
-                                 "America/Chicago): %s", sub, tz, err.msg);
+            weir_job_check_error(c, tv, "%s: expected an IANA time zone like America/Chicago: %s",
+                                 sub, err.msg);
             ok = false;
         }
         weir_event_time_free(probe);
     }
+    s->time_unit = (weir_time_unit)unit;
     if (ok) {
         weir_error err = {0};
         s->event_time = weir_event_time_new((weir_time_unit)unit, format, tz, &err);
@@ -292,8 +295,8 @@ static void event_time(weir_job_check *c, weir_job_source *s, const weir_yaml_no
             weir_job_check_error(c, fv ? fv : field, "%s: %s", sub, err.msg);
         }
     }
-    free(format);
-    free(tz);
+    s->time_format = format;
+    s->time_zone = tz;
 }
 
 static void check_source(weir_job_check *c, weir_job_source *s, const weir_yaml_node *key,
@@ -306,6 +309,7 @@ static void check_source(weir_job_check *c, weir_job_source *s, const weir_yaml_
     char where[WEIR_JOB_WHERE_MAX], sub[WEIR_JOB_WHERE_MAX];
     weir_job_check_where(where, sizeof where, "sources", key->text);
     s->idle_ms = -1;
+    s->time_unit = WEIR_UNIT_MS;
     const weir_yaml_node *m = weir_job_check_map(c, val, where);
     if (!m) {
         if (!weir_job_check_given(val))
@@ -465,9 +469,10 @@ static void check_sink(weir_job_check *c, weir_job_sink *s, const weir_yaml_node
                 weir_job_check_error(c, v, "%s: exactly-once needs checkpoints, but "
                                      "checkpoint.interval is 0", p);
             } else if (interval_ok && interval >= timeout) {
-                weir_job_check_error(c, v, "%s: exactly-once needs checkpoint.interval (%lld ms) "
-                                     "below the producer's transaction.timeout.ms (%lld ms%s)",
-                                     p, (long long)interval, timeout,
+                char d1[32];
+                weir_job_check_error(c, v, "%s: exactly-once needs checkpoint.interval (%s) "
+                                     "below the producer's transaction.timeout.ms (%lld%s)", p,
+                                     weir_plan_print_duration(interval, d1, sizeof d1), timeout,
                                      tt ? "" : ", librdkafka's default");
             }
         }
@@ -637,6 +642,7 @@ static void graph_rules(weir_job_check *c, const weir_yaml_node *sources_map)
                                  "event_time.kafka_timestamp: true)", s->name, window_of[i]);
     }
     free(window_of);
+    if (c->diag->n_errors > 0) return;   /* unread elements are then likely a follow-up */
     for (size_t g = 0; g < job->n_sources + job->n_ops; g++) {
         const weir_job_element *e = &c->elements[g];
         bool src = g < job->n_sources;
@@ -699,7 +705,8 @@ weir_job *weir_job_validate(const weir_yaml_doc *doc, const char *file, weir_dia
         weir_diag_error(diag, 0, 0, "out of memory");
         goto done;
     }
-    if (n_src == 0)
+    const weir_yaml_node *srcs_given = weir_yaml_tree_get(root, "sources", NULL);
+    if (n_src == 0 && (srcs || !weir_job_check_given(srcs_given)))   /* else: wrong type, reported */
         weir_job_check_error(&c, srcs ? srcs : root, "sources: required: at least one source");
     for (size_t i = 0; i < n_src; i++) {   /* names first: from may name any source */
         const weir_yaml_node *k = srcs->keys[i];
@@ -714,7 +721,8 @@ weir_job *weir_job_validate(const weir_yaml_doc *doc, const char *file, weir_dia
     for (size_t i = 0; i < n_src; i++) check_source(&c, &job->sources[i], srcs->keys[i], srcs->values[i]);
     job->n_ops = n_ops;
     weir_job_check_operators(&c, ops);
-    if (n_sinks == 0)
+    const weir_yaml_node *sinks_given = weir_yaml_tree_get(root, "sinks", NULL);
+    if (n_sinks == 0 && (sinks || !weir_job_check_given(sinks_given)))
         weir_job_check_error(&c, sinks ? sinks : root, "sinks: required: at least one sink");
     for (size_t i = 0; i < n_sinks; i++) {
         const weir_yaml_node *k = sinks->keys[i];

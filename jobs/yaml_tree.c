@@ -533,7 +533,10 @@ weir_yaml_doc *weir_yaml_tree_parse(const char *src, size_t len, weir_diag *diag
         return NULL;
     }
     yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
-    yaml_parser_set_input_string(&parser, (const unsigned char *)doc->src, len);
+    /* the BOM is skipped here: with the encoding set, libyaml would read it
+     * as content; marks then count from after it, as mark_bytes expects */
+    yaml_parser_set_input_string(&parser, (const unsigned char *)doc->src + doc->bom_bytes,
+                                 len - doc->bom_bytes);
     int n_docs = 0, rc = 1;
     while (rc > 0) {
         yaml_event_t e;

@@ -3,8 +3,8 @@
  * See aggregate.h for the rules and invariants (1)-(3). Layout of each
  * accumulator, every one 16-aligned inside the block:
  *   count           acc_count     { n }
- *   sum, avg        acc_sum       { int128 exact integer part, double part,
- *                                   number of values, saw-a-double flag }
+ *   sum, avg        acc_sum       { int128 exact integer part, long double
+ *                                   part, number of values, saw-a-double flag }
  *   min/max/first/  acc_pick      { value, string buffer + capacity, event
  *   last                            time, arrival sequence, set flag }
  *   count_distinct  acc_distinct  { open-addressing set of (hash, offset, len)
@@ -30,7 +30,8 @@ typedef struct acc_count {
 
 typedef struct acc_sum {
     i128 isum;          /* exact sum of the integer inputs */
-    double dsum;        /* sum of the double inputs, in arrival order */
+    long double dsum;   /* sum of the double inputs, in arrival order: extended
+                           range, so an avg of large doubles cannot overflow */
     int64_t n;          /* non-null inputs */
     uint8_t has_double; /* any input was a double: the result is a double */
 } acc_sum;
@@ -242,13 +243,19 @@ static bool pick_wins(weir_agg_func f, const acc_pick *p, const weir_value *v, i
     if (!p->set)
         return true;
     switch (f) {
-    case WEIR_AGG_MIN: {
-        int c = weir_value_order(v, &p->v);
-        return c < 0 || (c == 0 && seq < p->seq);
-    }
+    case WEIR_AGG_MIN:
     case WEIR_AGG_MAX: {
-        int c = weir_value_order(v, &p->v);
-        return c > 0 || (c == 0 && seq < p->seq);
+        int c;
+        if (v->type == WEIR_INT && p->v.type == WEIR_INT) /* fast paths */
+            c = (v->as.i > p->v.as.i) - (v->as.i < p->v.as.i);
+        else if (v->type == WEIR_DOUBLE && p->v.type == WEIR_DOUBLE && v->as.d == v->as.d &&
+                 p->v.as.d == p->v.as.d)
+            c = (v->as.d > p->v.as.d) - (v->as.d < p->v.as.d);
+        else
+            c = weir_value_order(v, &p->v);
+        if (f == WEIR_AGG_MAX)
+            c = -c;
+        return c < 0 || (c == 0 && seq < p->seq);
     }
     case WEIR_AGG_FIRST:
         return t_ms < p->t_ms || (t_ms == p->t_ms && seq < p->seq);
@@ -423,7 +430,7 @@ static weir_value sum_result(const acc_sum *s) {
     if (s->n == 0)
         return weir_value_null();
     if (s->has_double)
-        return weir_value_double((double)s->isum + s->dsum);
+        return weir_value_double((double)((long double)s->isum + s->dsum));
     if (s->isum >= (i128)INT64_MIN && s->isum <= (i128)INT64_MAX)
         return weir_value_int((int64_t)s->isum);
     return weir_value_double((double)s->isum);
@@ -469,7 +476,7 @@ static weir_value avg_result(const acc_sum *s) {
     if (s->n == 0)
         return weir_value_null();
     if (s->has_double)
-        return weir_value_double(((double)s->isum + s->dsum) / (double)s->n);
+        return weir_value_double((double)(((long double)s->isum + s->dsum) / (long double)s->n));
     return weir_value_double(weir_aggregate_div_round(s->isum, (uint64_t)s->n));
 }
 

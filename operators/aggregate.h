@@ -2,7 +2,7 @@
  *
  * A window's aggregates live in one fixed-size *accumulator block* (DESIGN §3)
  * whose layout is computed once per operator: count (int64), sum and avg (exact
- * int128 of the integers + a double part + the number of values + a "saw a
+ * int128 of the integers + a long double part + the number of values + a "saw a
  * double" flag), min/max/first/last (one value + its event time + its arrival
  * sequence), count_distinct (a hash set of canonical encodings -- the one
  * accumulator that grows). Blocks are added to record by record, merged when
@@ -17,8 +17,11 @@
  *     (count(x) with an argument counts non-null x, as in SQL -- beyond spec);
  *   - sum of ints is an int when the exact total fits int64, else a double; a
  *     sum or avg that saw a double is a double; avg of ints is the correctly
- *     rounded quotient of the exact sum; sum/avg of a non-number is a type
- *     error, found by weir_aggregate_check before any window changes;
+ *     rounded quotient of the exact sum; doubles are summed in long double
+ *     (x87: 64-bit mantissa, 15-bit exponent), so avg never overflows (SPEC
+ *     §3) while a sum beyond the double range is inf, written as null;
+ *     sum/avg of a non-number is a type error, found by weir_aggregate_check
+ *     before any window changes;
  *   - min/max order values with weir_value_order (null < bool < number <
  *     string); between equal values (1 and 1.0) the first to arrive is kept;
  *   - first/last: the non-null value with the smallest/largest (event time,

@@ -15,7 +15,8 @@
  *       every item; a node not in a heap has index == WEIR_TIMER_NONE;
  *   (3) a node is in at most one heap at a time.
  * Ties between equal times are not ordered: callers that need a deterministic
- * order sort what they pop (window.c sorts by end, then key bytes).
+ * order sort what they pop (window.c sorts by end, then key hash, then key
+ * bytes).
  * Rules from DESIGN §2 ("keep window ends in a timer structure, not a scan").
  * Thread: one owner (a worker's window state). */
 #ifndef WEIR_OPERATORS_TIMER_HEAP_H

@@ -3,7 +3,8 @@
  * (SPEC §3, §4). Sessions are in session.c.
  *
  * Source half (prepare, any source thread): evaluates the key paths and the
- * aggregate arguments, rejects sum/avg of a non-number before anything crosses
+ * aggregate arguments (each distinct argument text once: `max(amount)` and
+ * `sum(amount)` share one evaluation), rejects sum/avg of a non-number before anything crosses
  * a thread (SPEC §3: a failing record changes no window), copies key values,
  * inputs and the raw bytes into the batch arena, and encodes the key
  * canonically (an ARRAY of the key values through weir_value_canonical, so 1
@@ -21,7 +22,8 @@
  * latest deadline of its windows. Updating a window whose end <= the operator
  * watermark (re-)emits its full result at once.
  * advance(w) pops every unfired window with end <= w from the fire heap, emits
- * them ordered by (end, key bytes, start) and moves them to the purge heap,
+ * them ordered by (end, key hash, key bytes, start) -- deterministic for any
+ * batching or parallelism -- and moves them to the purge heap,
  * then forgets every window with end + allowed lateness <= w.
  *
  * Invariants: those of window_state.h (1)-(4), and
@@ -81,6 +83,7 @@ static void op_free(void *opp) {
     free(op->key_names);
     free(op->agg_funcs);
     free(op->agg_args);
+    free(op->agg_same);
     free(op->agg_names);
     weir_aggregate_layout_fini(&op->layout);
     free(op->name);
@@ -189,9 +192,10 @@ void *weir_window_op_new(const weir_window_spec *spec, weir_error *err) {
     op->key_names = calloc(nk, sizeof *op->key_names);
     op->agg_funcs = calloc(na, sizeof *op->agg_funcs);
     op->agg_args = calloc(na, sizeof *op->agg_args);
+    op->agg_same = calloc(na, sizeof *op->agg_same);
     op->agg_names = calloc(na, sizeof *op->agg_names);
     int ok = op->name && op->key_paths && op->key_names && op->agg_funcs && op->agg_args &&
-             op->agg_names;
+             op->agg_same && op->agg_names;
     /* Take the paths and expressions first, so every exit frees them once. */
     for (size_t i = 0; i < spec->n_keys; i++) {
         if (op->key_paths)
@@ -213,6 +217,15 @@ void *weir_window_op_new(const weir_window_spec *spec, weir_error *err) {
     for (size_t i = 0; i < spec->n_keys; i++)
         if (!(op->key_names[i] = dup_str(spec->key_names[i])))
             ok = 0;
+    for (size_t i = 0; i < spec->n_aggs; i++) {
+        op->agg_same[i] = (uint32_t)i;
+        for (size_t j = 0; j < i && op->agg_args[i]; j++)
+            if (op->agg_same[j] == j && op->agg_args[j] &&
+                strcmp(weir_expr_text(op->agg_args[i]), weir_expr_text(op->agg_args[j])) == 0) {
+                op->agg_same[i] = (uint32_t)j;
+                break;
+            }
+    }
     for (size_t i = 0; i < spec->n_aggs; i++) {
         op->agg_funcs[i] = spec->aggs[i].func;
         if (!(op->agg_names[i] = dup_str(spec->aggs[i].out_name)))
@@ -272,7 +285,12 @@ static int window_prepare(const void *opp, const weir_record *rec, weir_arena *a
             continue;
         }
         weir_value v;
-        int rc = weir_expr_eval(op->agg_args[i], &rec->value, a, &v, fault);
+        uint32_t same = op->agg_same[i];
+        int rc = 0;
+        if (same != i)
+            v = inputs[same]; /* same text: evaluated already (expressions are pure) */
+        else
+            rc = weir_expr_eval(op->agg_args[i], &rec->value, a, &v, fault);
         if (rc != 0) {
             if (fault) {
                 char inner[sizeof fault->msg];
@@ -289,11 +307,13 @@ static int window_prepare(const void *opp, const weir_record *rec, weir_arena *a
             }
             return WEIR_ETYPE;
         }
-        rc = weir_aggregate_check(op->agg_funcs[i], &v, op->agg_names[i],
-                                  weir_expr_text(op->agg_args[i]), fault);
-        if (rc != 0)
-            return rc;
-        inputs[i] = weir_value_copy_arena(&v, a); /* (6) */
+        if (op->agg_funcs[i] == WEIR_AGG_SUM || op->agg_funcs[i] == WEIR_AGG_AVG) {
+            rc = weir_aggregate_check(op->agg_funcs[i], &v, op->agg_names[i],
+                                      weir_expr_text(op->agg_args[i]), fault);
+            if (rc != 0)
+                return rc;
+        }
+        inputs[i] = same != i ? v : weir_value_copy_arena(&v, a); /* (6) */
     }
     weir_buf *b = scratch();
     weir_buf_clear(b);
@@ -377,6 +397,7 @@ static void state_free(void *stp) {
     free(st->out_members);
     free(st->agg_results);
     free(st->batch);
+    free(st->due);
     free(st);
 }
 
@@ -516,11 +537,16 @@ static void process(void *stp, const weir_keyed_record *rec, int64_t watermark_m
         process_fixed(st, rec, judged_ms, out);
 }
 
-static int fired_order(const void *pa, const void *pb) {
-    const weir_window_entry *a = *(weir_window_entry *const *)pa;
-    const weir_window_entry *b = *(weir_window_entry *const *)pb;
-    if (a->id.end_ms != b->id.end_ms)
-        return a->id.end_ms < b->id.end_ms ? -1 : 1;
+/* (end, key hash, key bytes, start) order: deterministic, and the hash is in
+ * line so the sort rarely touches an entry (with millions of windows firing at
+ * one watermark, dereferencing entries dominated the sort). */
+static int due_order(const void *pa, const void *pb) {
+    const weir_window_due *x = pa, *y = pb;
+    if (x->end_ms != y->end_ms)
+        return x->end_ms < y->end_ms ? -1 : 1;
+    if (x->key_hash != y->key_hash)
+        return x->key_hash < y->key_hash ? -1 : 1;
+    const weir_window_entry *a = x->entry, *b = y->entry;
     uint32_t n = a->id.key_len < b->id.key_len ? a->id.key_len : b->id.key_len;
     int c = n ? memcmp(a->id.key, b->id.key, n) : 0;
     if (c != 0)
@@ -530,6 +556,23 @@ static int fired_order(const void *pa, const void *pb) {
     if (a->id.start_ms != b->id.start_ms)
         return a->id.start_ms < b->id.start_ms ? -1 : 1;
     return 0;
+}
+
+static void due_push(weir_window_state *st, weir_window_entry *e) {
+    if (st->n_due == st->cap_due) {
+        size_t cap = st->cap_due ? st->cap_due * 2 : 256;
+        weir_window_due *d = realloc(st->due, cap * sizeof *d);
+        if (!d) {
+            fprintf(stderr, "weir: out of memory\n");
+            abort();
+        }
+        st->due = d;
+        st->cap_due = cap;
+    }
+    weir_window_due *d = &st->due[st->n_due++];
+    d->end_ms = e->id.end_ms;
+    d->key_hash = e->key_hash;
+    d->entry = e;
 }
 
 static void forget(weir_window_state *st, weir_window_entry *e) {
@@ -548,23 +591,23 @@ static void advance(void *stp, int64_t watermark_ms, const weir_emitter *out) {
     if (watermark_ms > st->watermark_ms)
         st->watermark_ms = watermark_ms; /* (2) */
     int64_t wm = st->watermark_ms;
-    /* Fire: everything due, in (end, key bytes, start) order. */
-    st->n_batch = 0;
+    /* Fire: everything due, in (end, key hash, key bytes, start) order. */
+    st->n_due = 0;
     int64_t t;
     weir_timer_node *node;
     while ((node = weir_timer_heap_peek(&st->fire, &t)) && t <= wm) {
         weir_timer_heap_pop(&st->fire);
-        weir_window_batch_push(st, entry_of_node(node));
+        due_push(st, entry_of_node(node));
     }
-    if (st->n_batch > 1)
-        qsort(st->batch, st->n_batch, sizeof *st->batch, fired_order);
-    for (size_t i = 0; i < st->n_batch; i++) {
-        weir_window_entry *e = st->batch[i];
+    if (st->n_due > 1)
+        qsort(st->due, st->n_due, sizeof *st->due, due_order);
+    for (size_t i = 0; i < st->n_due; i++) {
+        weir_window_entry *e = st->due[i].entry;
         weir_timer_heap_push(&st->purge, &e->timer, e->id.end_ms);
         e->fired = 1;
         weir_window_emit_result(st, e, out);
     }
-    st->n_batch = 0;
+    st->n_due = 0;
     /* Forget: everything past its allowed lateness (purge is ordered by end). */
     int64_t lateness = st->op->allowed_lateness_ms;
     while ((node = weir_timer_heap_peek(&st->purge, &t)) &&

@@ -44,9 +44,18 @@ typedef struct weir_window_op {
     size_t n_aggs;
     weir_agg_func *agg_funcs;       /* owned, n_aggs */
     weir_expr **agg_args;           /* owned, n_aggs; NULL for count() */
+    uint32_t *agg_same;             /* owned, n_aggs: first aggregate whose argument
+                                       has the same text (evaluated once), or i */
     char **agg_names;               /* owned, n_aggs */
     weir_aggregate_layout layout;
 } weir_window_op;
+
+/* A window fired by advance, with its sort key in line (window.c). */
+typedef struct weir_window_due {
+    int64_t end_ms;
+    uint64_t key_hash;              /* the entry's, in line for the sort */
+    struct weir_window_entry *entry;
+} weir_window_due;
 
 typedef struct weir_window_state {
     const weir_window_op *op;       /* borrowed: outlives the state */
@@ -60,9 +69,10 @@ typedef struct weir_window_state {
     weir_aggregate_row row;         /* the record being processed */
     weir_member *out_members;       /* owned scratch: n_keys + 2 + max(n_aggs, 1) */
     weir_value *agg_results;        /* owned scratch: n_aggs */
-    weir_window_entry **batch;      /* owned scratch: windows fired by one advance,
-                                       sessions merged by one record */
+    weir_window_entry **batch;      /* owned scratch: sessions merged by one record */
     size_t n_batch, cap_batch;
+    struct weir_window_due *due;    /* owned scratch: windows fired by one advance */
+    size_t n_due, cap_due;
 } weir_window_state;
 
 /* Emits e's current result (key fields, window_start, window_end, aggregates)

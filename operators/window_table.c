@@ -87,7 +87,7 @@ static void grow(weir_window_table *t) {
 
 void weir_window_table_insert(weir_window_table *t, uint64_t hash, weir_window_id *id) {
     assert(!weir_window_table_find(t, hash, id->key, id->key_len, id->start_ms, id->end_ms));
-    if (!t->slots || (t->n + 1) * 4 > (t->mask + 1) * 3) /* (1) */
+    if (!t->slots || (t->n + 1) * 2 > t->mask + 1) /* (1) */
         grow(t);
     put(t->slots, t->mask, hash, id);
     t->n++;

@@ -17,7 +17,8 @@
  * start = end = 0).
  *
  * Invariants:
- *   (1) the table holds at most 3/4 of its capacity, which is a power of two;
+ *   (1) the table holds at most 1/2 of its capacity, which is a power of two
+ *       (a miss -- every new window -- then probes ~2.5 slots, not ~8.5);
  *   (2) a stored id is never moved by the table (entries are referenced from
  *       timer heaps); only slots move;
  *   (3) no two stored ids are equal (same bytes, start and end);

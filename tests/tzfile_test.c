@@ -389,3 +389,31 @@ Test(tzfile, v1_only_files_use_32_bit_times_and_last_type_after_the_table) {
     cr_expect_eq(weir_tz_local_to_utc(tz, 1000000000000LL, &ms), WEIR_ETIME); /* in the 2 h gap */
     weir_tz_free(tz);
 }
+
+Test(tzfile, precomputed_and_computed_footer_transitions_agree) {
+    if (!have_tzdata())
+        cr_skip_test("no tzdata installed");
+    /* The real zone has a table to 2037, extended from its footer to 2200, then
+     * the rule; the synthetic one has only the rule. Hour by hour across both
+     * boundaries they must agree. */
+    weir_error err = {0};
+    weir_tz *real = weir_tz_load("America/Chicago", &err);
+    cr_assert_not_null(real, "%s", err.msg);
+    weir_tz *rule = footer_zone("CST6CDT,M3.2.0,M11.1.0");
+    const int64_t ranges[][2] = {
+        {2145916800000LL, 2177452800000LL},   /* 2038 */
+        {7258118400000LL, 7416144000000LL},   /* 2200-2204 */
+    };
+    for (int r = 0; r < 2; r++)
+        for (int64_t t = ranges[r][0]; t < ranges[r][1]; t += 3600000) {
+            cr_assert_eq(weir_tz_offset_at(real, t), weir_tz_offset_at(rule, t), "at %lld",
+                         (long long)t);
+            int64_t a = 1, b = 2;
+            int ra = weir_tz_local_to_utc(real, t, &a), rb = weir_tz_local_to_utc(rule, t, &b);
+            cr_assert_eq(ra, rb, "local %lld", (long long)t);
+            if (ra == 0)
+                cr_assert_eq(a, b, "local %lld", (long long)t);
+        }
+    weir_tz_free(real);
+    weir_tz_free(rule);
+}

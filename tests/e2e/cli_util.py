@@ -18,6 +18,7 @@ source root. Rules under test come from /work/shared/SPEC.md (sections named in
 each test file). Set WEIR_E2E_KEEP=1 to keep the temp files of a run.
 """
 
+import atexit
 import json
 import math
 import os
@@ -34,8 +35,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 WEIR_SRC = os.path.abspath(os.environ.get("WEIR_SRC") or os.path.join(HERE, "..", ".."))
 WEIR = os.environ.get("WEIR") or "/tmp/build-cli/weir"
 
-_TMP_ROOT = tempfile.mkdtemp(prefix="weir-e2e-")
+_TMP_ROOT = tempfile.mkdtemp(prefix="weir-cli-e2e-")
 WEIR_HOME = os.path.join(_TMP_ROOT, "home")
+
+
+def _remove_tmp():
+    if not os.environ.get("WEIR_E2E_KEEP"):
+        shutil.rmtree(_TMP_ROOT, ignore_errors=True)
+
+
+atexit.register(_remove_tmp)
 os.makedirs(WEIR_HOME, exist_ok=True)
 
 
@@ -266,8 +275,6 @@ def main():
         print("ok   %s (%.1fs)" % (fn.__name__, time.monotonic() - t0), flush=True)
     if os.environ.get("WEIR_E2E_KEEP"):
         print("kept temp files in %s" % _TMP_ROOT)
-    else:
-        shutil.rmtree(_TMP_ROOT, ignore_errors=True)
     print("total time %.1fs" % (time.monotonic() - t_all))
     if skipped:
         print("%d skipped" % skipped)

@@ -55,7 +55,7 @@ def weir_available():
 class TempDir:
     """A temporary directory removed on exit unless WEIR_E2E_KEEP is set."""
 
-    def __init__(self, prefix="weir-e2e-"):
+    def __init__(self, prefix="e2e-model-"):
         self.path = tempfile.mkdtemp(prefix=prefix)
 
     def __enter__(self):
@@ -194,7 +194,11 @@ def run_job(tmp, job, input_bytes, timeout=120, extra_args=()):
     with open(job_path, "w") as f:
         f.write(to_yaml(job))
     state = tmp.join("state-" + job["job"])
-    args = [weir_bin(), "run", job_path, "--state-dir", state, "--fresh"] + list(extra_args)
+    opts = ["--state-dir", state, "--fresh"] + list(extra_args)
+    if os.environ.get("WEIR_E2E_OPTS_FIRST"):   # diagnostic aid only; SPEC §1 order is the default
+        args = [weir_bin(), "run"] + opts + [job_path]
+    else:
+        args = [weir_bin(), "run", job_path] + opts
     try:
         proc = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               timeout=timeout)
@@ -309,6 +313,10 @@ def values_equal(expected, got, rel=1e-9):
     if te != tg:
         return False, "type %s expected, got %s (%r vs %r)" % (te, tg, expected, got)
     if te == "double":
+        if expected == 0.0 and got == 0.0:
+            if math.copysign(1.0, expected) != math.copysign(1.0, got):
+                return False, "double %r expected, got %r (sign of zero)" % (expected, got)
+            return True, ""
         if expected == got:
             return True, ""
         if math.isclose(expected, got, rel_tol=rel, abs_tol=0.0):

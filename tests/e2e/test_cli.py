@@ -95,8 +95,9 @@ def command_dash_dash_help_prints_usage_for_every_command():
     for cmd in COMMANDS:
         r = weir(cmd, "--help")
         _check_command_help(r, cmd)
-        h = weir("help", cmd)
-        eq(r.out, h.out, "`weir %s --help` and `weir help %s` print the same" % (cmd, cmd))
+        if cmd != "help":  # `weir help --help` may print the general usage
+            h = weir("help", cmd)
+            eq(r.out, h.out, "`weir %s --help` and `weir help %s` print the same" % (cmd, cmd))
 
 
 # ---------------------------------------------------------------- usage errors
@@ -172,8 +173,9 @@ def _expected(pred):
 
 def _simple_job(d, name="cli-run", out=None, inp=None):
     inp = inp or os.path.join(d, "clicks.jsonl")
-    if not os.path.exists(inp):
-        write_jsonl(inp, _records())
+    full = inp if os.path.isabs(inp) else os.path.join(d, inp)
+    if not os.path.exists(full):
+        write_jsonl(full, _records())
     out = out or os.path.join(d, "out.jsonl")
     return write(os.path.join(d, "job.yaml"), f"""\
 job: {name}
@@ -250,9 +252,15 @@ def running_a_finished_bounded_job_again_writes_nothing_new():
     expect_rc(weir("run", job, "--state-dir", sd), 0, "first run")
     first = read_text(out)
     check(first.strip() != "", "first run wrote no output")
+    # Mark the output without changing its length: a run that writes nothing new
+    # leaves the mark; a run that recomputes everything rewrites it.
+    marked = first.replace('"n":', '"N":')
+    check(marked != first and len(marked) == len(first), "test bug: no '\"n\":' in output")
+    write(out, marked)
     r = weir("run", job, "--state-dir", sd)
     expect_rc(r, 0, "second run")
-    eq(read_text(out), first, "output after running the finished job again (SPEC §5)")
+    eq(read_text(out), marked, "output after running the finished job again: it must write "
+       "nothing new (SPEC §5); the file was rewritten or changed")
     r = weir("run", job, "--state-dir", sd, "--fresh")
     expect_rc(r, 0, "--fresh run")
     eq(_windows(out), _expected(lambda a: a > 100), "windows after --fresh")
@@ -356,6 +364,74 @@ def run_with_a_missing_input_file_exits_1_naming_it():
     check(inp in r.err or "no-such-input.jsonl" in r.err,
           "stderr must name the missing input file", r)
     check(len(r.err) < 4000, "the message should be short and clear", r)
+
+
+@case
+def relative_paths_in_a_job_are_relative_to_the_working_directory():
+    d = tmpdir("relpath")
+    write_jsonl(os.path.join(d, "data", "clicks.jsonl"), _records())
+    os.makedirs(os.path.join(d, "results"))
+    job = _simple_job(d, inp="data/clicks.jsonl", out="results/out.jsonl")
+    r = weir("run", "job.yaml", "--state-dir", "state", cwd=d)
+    expect_rc(r, 0)
+    eq(_windows(os.path.join(d, "results", "out.jsonl")), _expected(lambda a: a > 100),
+       "windows written to the relative sink path")
+    check(os.path.isdir(os.path.join(d, "state")), "relative --state-dir not created in the cwd")
+
+
+@case
+def set_below_a_kafka_map_names_one_property():
+    # SPEC §1: below a `kafka` map the rest of the path is one property name. An
+    # owned property set this way is a job-file error (exit 2) before any broker
+    # is contacted.
+    d = tmpdir("setkafka")
+    job = write(os.path.join(d, "kjob.yaml"), """\
+job: kafka-set
+kafka:
+  bootstrap.servers: 127.0.0.1:9
+sources:
+  events:
+    kafka:
+      topic: events
+    event_time: { field: ts }
+operators:
+  - name: per_key
+    window:
+      key: [k]
+      tumbling: 1m
+      aggregates:
+        n: count()
+sinks:
+  out:
+    from: per_key
+    file: { path: out.jsonl }
+""")
+    r = weir("run", job, "--state-dir", os.path.join(d, "state"),
+             "--set", "sources.events.kafka.enable.auto.commit=true", timeout=30)
+    expect_rc(r, 2)
+    check("enable.auto.commit" in r.err, "stderr should name enable.auto.commit", r)
+    r = weir("run", job, "--state-dir", os.path.join(d, "state"),
+             "--set", "kafka.enable.idempotence=true", timeout=30)
+    expect_rc(r, 2)
+    check("enable.idempotence" in r.err, "stderr should name enable.idempotence", r)
+
+
+@case
+def runtime_failures_exit_1_with_a_message():
+    d = tmpdir("rtfail")
+    job = _simple_job(d)
+    afile = write(os.path.join(d, "afile"), "x")
+    cases = [
+        (["--set", "sinks.out.file.path=" + os.path.join(d, "no-dir", "out.jsonl")], "no-dir"),
+        (["--set", "sources.clicks.file.path=" + d], d),
+        (["--state-dir", os.path.join(afile, "state")], "afile"),
+    ]
+    for extra, mention in cases:
+        args = ["run", job] + (extra if "--state-dir" in extra else
+                               extra + ["--state-dir", os.path.join(d, "state")])
+        r = weir(*args)
+        expect_rc(r, 1, " ".join(extra))
+        check(mention in r.err, "stderr should name %r" % mention, r)
 
 
 @case

@@ -16,7 +16,9 @@ import os
 import select
 import signal
 import struct
+import subprocess
 import termios
+import threading
 import time
 
 from cli_util import (case, check, eq, final_windows, main, parse_jsonl, read_jsonl,
@@ -80,6 +82,42 @@ def lines(recs):
     return "".join(json.dumps(r) + "\n" for r in recs).encode()
 
 
+def start(d, job, stdout_pipe=False):
+    """Starts `weir run job` with stdin a pipe this test holds open, stderr (and
+    stdout unless stdout_pipe) going to files in d. stdin is only ever closed on
+    purpose: closing it is EOF, which fires every window."""
+    err_path = os.path.join(d, "stderr.txt")
+    out_path = os.path.join(d, "stdout.txt")
+    errf = open(err_path, "wb")
+    outf = subprocess.PIPE if stdout_pipe else open(out_path, "wb")
+    try:
+        p = spawn("run", job, "--state-dir", os.path.join(d, "state"), stdout=outf, stderr=errf)
+    finally:
+        errf.close()
+        if not stdout_pipe:
+            outf.close()
+    p.err_path, p.out_path = err_path, None if stdout_pipe else out_path
+    return p
+
+
+def stderr_of(p):
+    return read_text(p.err_path)[-3000:]
+
+
+def feed(p, data):
+    """Writes data to weir's stdin; a weir that already exited fails the case."""
+    try:
+        p.stdin.write(data)
+        p.stdin.flush()
+    except (BrokenPipeError, ValueError):
+        try:
+            p.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+        raise AssertionError("weir exited (rc %s) before reading its input; stderr:\n%s"
+                             % (p.returncode, stderr_of(p)))
+
+
 def pipe_pending_bytes(fd):
     buf = fcntl.ioctl(fd, termios.FIONREAD, struct.pack("i", 0))
     return struct.unpack("i", buf)[0]
@@ -92,27 +130,45 @@ def wait_consumed(p, grace_s=1.5, limit_s=15.0):
     while pipe_pending_bytes(fd) > 0:
         if p.poll() is not None:
             raise AssertionError("weir exited early with %s; stderr:\n%s" % (
-                p.returncode, p.stderr.read().decode(errors="replace")))
+                p.returncode, stderr_of(p)))
         if time.monotonic() > t_end:
             raise AssertionError("weir did not read its stdin within %ss" % limit_s)
         time.sleep(0.05)
     time.sleep(grace_s)
     check(p.poll() is None, "weir exited before the signal (rc %s): %s" % (
-        p.returncode, p.stderr.read().decode(errors="replace") if p.poll() is not None else ""))
+        p.returncode, stderr_of(p) if p.poll() is not None else ""))
 
 
 def finish(p, timeout):
-    """Waits for exit; returns (rc, stdout, stderr, seconds). Kills on timeout."""
+    """Waits for exit WITHOUT closing stdin (communicate() would close it, and EOF
+    racing the signal would fire every window). Returns (rc, stdout, stderr,
+    seconds); kills on timeout."""
     t0 = time.monotonic()
     try:
-        out, err = p.communicate(timeout=timeout)
-    except Exception:
+        p.wait(timeout)
+    except subprocess.TimeoutExpired:
         p.kill()
-        out, err = p.communicate()
+        p.wait()
         raise AssertionError("weir did not exit within %ss of the stop; stderr:\n%s" % (
-            timeout, err.decode(errors="replace")[-3000:]))
-    return p.returncode, out.decode(errors="replace"), err.decode(errors="replace"), \
-        time.monotonic() - t0
+            timeout, stderr_of(p)))
+    secs = time.monotonic() - t0
+    if p.out_path:
+        out = read_text(p.out_path)
+    else:
+        out = p.stdout.read().decode(errors="replace")
+    return p.returncode, out, read_text(p.err_path), secs
+
+
+def cleanup(p):
+    if p.poll() is None:
+        p.kill()
+        p.wait()
+    for f in (p.stdin, p.stdout):
+        try:
+            if f is not None:
+                f.close()
+        except OSError:
+            pass
 
 
 def sorted_windows(path):
@@ -123,21 +179,14 @@ def sorted_windows(path):
 def stop_with(sig):
     d = tmpdir("sig")
     job = window_job(d)
-    p = spawn("run", job, "--state-dir", os.path.join(d, "state"))
+    p = start(d, job)
     try:
-        p.stdin.write(lines(FEED))
-        p.stdin.flush()
+        feed(p, lines(FEED))
         wait_consumed(p)
         p.send_signal(sig)
         rc, out, err, secs = finish(p, STOP_TIMEOUT_S)
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-        try:
-            p.stdin.close()
-        except OSError:
-            pass
+        cleanup(p)
     check(rc == 0, "exit %s after %s, want 0; stderr:\n%s" % (rc, signal.Signals(sig).name,
                                                                err[-3000:]))
     got = sorted_windows(os.path.join(d, "out.jsonl"))
@@ -159,19 +208,109 @@ def sigterm_exits_0_flushes_closed_windows_and_fires_nothing_early():
 
 
 @case
+def sigint_with_a_watermark_delay_fires_only_windows_the_watermark_passed():
+    # delay 6s: the watermark after FEED is 25000 - 6000 = 19000, so [10s,20s) is
+    # still open and must not be emitted on SIGINT.
+    d = tmpdir("sigdelay")
+    job = window_job(d)
+    text = read_text(job).replace("    event_time: { field: ts }\n",
+                                  "    event_time: { field: ts }\n    watermark: { delay: 6s }\n")
+    check("delay: 6s" in text, "test bug")
+    write(job, text)
+    p = start(d, job)
+    try:
+        feed(p, lines(FEED))
+        wait_consumed(p)
+        p.send_signal(signal.SIGINT)
+        rc, out, err, secs = finish(p, STOP_TIMEOUT_S)
+    finally:
+        cleanup(p)
+    check(rc == 0, "exit %s, want 0; stderr:\n%s" % (rc, err[-3000:]))
+    eq(sorted_windows(os.path.join(d, "out.jsonl")),
+       sorted([w for w in CLOSED if w["window_end"] <= 19000],
+              key=lambda w: (w["window_start"], w["k"])),
+       "windows emitted with watermark 19000")
+
+
+def endless(i):
+    """Record i of an endless in-order stream: one a second, keys cycle over 3."""
+    return {"ts": i * 1000, "k": "k%d" % (i % 3), "v": i}
+
+
+@case
+def sigint_while_input_keeps_flowing_stops_promptly_with_exact_windows():
+    d = tmpdir("flow")
+    job = window_job(d)
+    p = start(d, job)
+    state = {"written": 0, "stop": False}
+
+    def writer():
+        i = 0
+        try:
+            while not state["stop"]:
+                chunk = "".join(json.dumps(endless(j)) + "\n" for j in range(i, i + 500))
+                p.stdin.write(chunk.encode())
+                p.stdin.flush()
+                i += 500
+                state["written"] = i
+        except (BrokenPipeError, ValueError, OSError):
+            pass
+
+    th = threading.Thread(target=writer, daemon=True)
+    th.start()
+    try:
+        time.sleep(2.0)
+        check(p.poll() is None, "weir exited while input was flowing (rc %s)" % p.returncode)
+        check(state["written"] > 0, "weir read nothing in 2 s")
+        p.send_signal(signal.SIGINT)
+        rc, out, err, secs = finish(p, STOP_TIMEOUT_S)
+    finally:
+        state["stop"] = True
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        th.join(5)
+        cleanup(p)
+    check(rc == 0, "exit %s after SIGINT with input flowing, want 0; stderr:\n%s"
+          % (rc, err[-3000:]))
+    recs = read_jsonl(os.path.join(d, "out.jsonl"))
+    check(recs, "no window was flushed although %d records were written" % state["written"])
+    seen, bad = set(), []
+    for r in recs:
+        ident = (r["k"], r["window_start"])
+        if ident in seen:
+            bad.append(("emitted twice", r))
+        seen.add(ident)
+        ws = r["window_start"]
+        want_v = [i for i in range(ws // 1000, ws // 1000 + 10) if i % 3 == int(r["k"][1:])]
+        want = {"k": r["k"], "window_start": ws, "window_end": ws + 10000,
+                "n": len(want_v), "total": sum(want_v)}
+        if r != want:
+            bad.append((r, want))
+    check(not bad, "wrong windows after SIGINT (got, want): %s" % bad[:5])
+    # A window that fired means the watermark passed its end, so every earlier
+    # window (each key has records in every window) fired too: no gaps.
+    max_end = max(r["window_end"] for r in recs)
+    want_ids = {("k%d" % k, ws) for ws in range(0, max_end, 10000) for k in range(3)}
+    missing = sorted(want_ids - seen, key=lambda x: (x[1], x[0]))
+    check(not missing, "%d windows before the last flushed one are missing, e.g. %s"
+          % (len(missing), missing[:5]))
+    print("     %d records written, %d windows flushed, stopped in %.2fs"
+          % (state["written"], len(recs), secs))
+
+
+@case
 def sigint_before_any_input_exits_0_with_empty_output():
     d = tmpdir("sig0")
     job = window_job(d)
-    p = spawn("run", job, "--state-dir", os.path.join(d, "state"))
+    p = start(d, job)
     try:
         time.sleep(1.5)
         check(p.poll() is None, "weir exited before any input (rc %s)" % p.returncode)
         p.send_signal(signal.SIGINT)
         rc, out, err, secs = finish(p, STOP_TIMEOUT_S)
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+        cleanup(p)
     check(rc == 0, "exit %s, want 0; stderr:\n%s" % (rc, err[-3000:]))
     out_path = os.path.join(d, "out.jsonl")
     check(not os.path.exists(out_path) or read_text(out_path) == "",
@@ -195,17 +334,14 @@ def stdin_eof_after_a_pause_fires_every_open_window():
     # EOF arriving while weir is idle (blocked reading) must still end the job.
     d = tmpdir("eof2")
     job = window_job(d)
-    p = spawn("run", job, "--state-dir", os.path.join(d, "state"))
+    p = start(d, job)
     try:
-        p.stdin.write(lines(FEED))
-        p.stdin.flush()
+        feed(p, lines(FEED))
         wait_consumed(p, grace_s=0.5)
         p.stdin.close()
         rc, out, err, secs = finish(p, 10)
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+        cleanup(p)
     check(rc == 0, "exit %s, want 0; stderr:\n%s" % (rc, err[-3000:]))
     eq(sorted_windows(os.path.join(d, "out.jsonl")),
        sorted(CLOSED + OPEN, key=lambda w: (w["window_start"], w["k"])),
@@ -277,11 +413,10 @@ def stdout_sink_emits_before_eof():
     # every checkpoint).
     d = tmpdir("live")
     job = map_job(d, interval="1s")
-    p = spawn("run", job, "--state-dir", os.path.join(d, "state"))
+    p = start(d, job, stdout_pipe=True)
     got = b""
     try:
-        p.stdin.write(lines(MAP_IN))
-        p.stdin.flush()
+        feed(p, lines(MAP_IN))
         t_end = time.monotonic() + 6
         while got.count(b"\n") < len(MAP_OUT) and time.monotonic() < t_end:
             ready, _, _ = select.select([p.stdout], [], [], 0.2)
@@ -293,9 +428,7 @@ def stdout_sink_emits_before_eof():
         p.send_signal(signal.SIGINT)
         rc, out, err, secs = finish(p, STOP_TIMEOUT_S)
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+        cleanup(p)
     check(got.count(b"\n") >= len(MAP_OUT),
           "only %r reached stdout within 6 s while stdin stayed open" % got)
     eq(canon(parse_jsonl(got.decode())), canon(MAP_OUT), "records on stdout before EOF")

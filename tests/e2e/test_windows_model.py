@@ -51,7 +51,7 @@ def ms_to_rfc3339(ms, rng):
     return U.rfc3339_prefix(local) + ".%03d+02:00" % (local % 1000)
 
 
-def gen_input(rng, n=3000):
+def gen_input(rng, n=3000, pad=0):
     keys = ["u%d" % i for i in range(12)] + [1, 1.0, 2, 2.5, None, MISSING, True,
                                              "\u00fc-\u00f1", 9007199254740993,
                                              9007199254740992.0]
@@ -94,6 +94,8 @@ def gen_input(rng, n=3000):
             rec["amount"] = 2 ** 62 if k == "u0" else rng.randint(0, 5)
         if rng.random() < 0.05:
             rec["extra"] = {"nested": [1, {"x": "y"}], "s": "a\"b"}
+        if pad:
+            rec["pad"] = "p" * rng.randint(0, 2 * pad)
         if rng.random() < 0.3:
             items = list(rec.items())
             rng.shuffle(items)
@@ -240,6 +242,8 @@ AGG_CASE = lines(
     {"user": "h", "ts": 1003, "amount": 4},         # tie on event time: arrival order
     {"user": "h", "ts": 1009, "amount": 9.5},
     {"user": "h", "ts": 1009, "amount": 9},
+    '{"user": "m", "ts": 1000, "amount": -0.0}',
+    '{"user": "m", "ts": 1000, "amount": 0.0}',    # equal to -0.0: min/max keep the first
     '{"user": 1, "ts": 1000, "amount": 1}',
     '{"user": 1.0, "ts": 1001, "amount": 2}',       # same key as user 1
     '{"ts": 1002, "amount": 3}',
@@ -259,6 +263,7 @@ AGG_CASE_EXPECT = {
               lo=9223372036854775807, mean=9223372036854775807.0,
               f=9223372036854775807, l=9223372036854775807, d=1),
     "h": dict(n=5, total=30.5, hi=9.5, lo=3, mean=6.1, f=3, l=9, d=5),
+    "m": dict(n=2, hi=-0.0, lo=-0.0, f=-0.0, l=0.0, d=1),
     1: dict(n=2, total=3, d=2),
     None: dict(n=2, total=7, d=2),
 }
@@ -356,14 +361,19 @@ def weir_hand_cases(r, tmp):
         model = run_and_compare(tmp, "aggcase", AGG_CASE, kind="tumbling",
                                 params=dict(size_ms=10000), lateness_ms=0, delay_ms=0,
                                 parallelism=2, aggs=AGG_CASE_AGGS)
-        assert len(model.final) == 9
+        assert len(model.final) == 10
     r.check("weir: aggregate types and values (hand-built)", agg_case)
     r.check("weir: min/max/first/last/count_distinct of mixed types",
             run_and_compare, tmp, "strcase", STR_CASE, kind="tumbling",
             params=dict(size_ms=10000), lateness_ms=0, delay_ms=0, parallelism=1, aggs=STR_AGGS)
 
     def session_case():
-        run_and_compare(tmp, "sesscase", SESSION_CASE, kind="session",
+        # 100000 records of another key at the current maximum event time after
+        # a@14000 let weir fire a [0,10000) before a@9000 merges it (batching permitting)
+        parts = SESSION_CASE.split(b"\n")
+        filler = b'{"user":"z","ts":14000}\n' * 100000
+        data = b"\n".join(parts[:5]) + b"\n" + filler + b"\n".join(parts[5:])
+        run_and_compare(tmp, "sesscase", data, kind="session",
                         params=dict(gap_ms=10000), lateness_ms=5000, delay_ms=0,
                         parallelism=2, aggs=[("n", "count()")])
         recs = U.read_jsonl(tmp.join("sesscase.out.jsonl"))
@@ -376,7 +386,7 @@ def weir_hand_cases(r, tmp):
 
 
 CONFIGS = [
-    # name, kind, params, lateness, parallelism
+    # name, kind, params, lateness, parallelism[, lines]
     ("tumb_l0_p1", "tumbling", dict(size_ms=10000), 0, 1),
     ("tumb_l3_p4", "tumbling", dict(size_ms=10000), 3000, 4),
     ("tumb_l3_p1", "tumbling", dict(size_ms=10000), 3000, 1),
@@ -390,6 +400,10 @@ CONFIGS = [
     ("sess_l0_p4", "session", dict(gap_ms=5000), 0, 4),
     ("sess_l3_p4", "session", dict(gap_ms=5000), 3000, 4),
     ("sess_l3_p1", "session", dict(gap_ms=5000), 3000, 1),
+    # larger inputs, so that weir fires (and retracts) windows while reading, not only at the end
+    ("big_sess_l3_p4", "session", dict(gap_ms=5000), 3000, 4, 30000, 400),
+    ("big_tumb_l3_p1", "tumbling", dict(size_ms=10000), 3000, 1, 30000, 400),
+    ("big_slodd_l3_p4", "sliding", dict(size_ms=10000, slide_ms=3000), 3000, 4, 20000, 400),
 ]
 
 
@@ -415,8 +429,8 @@ def main():
         r.finish()
     with U.TempDir() as tmp:
         weir_hand_cases(r, tmp)
-        for i, (name, kind, params, late, par) in enumerate(CONFIGS):
-            data = gen_input(random.Random(seed * 100 + i))
+        for i, (name, kind, params, late, par, *n) in enumerate(CONFIGS):
+            data = gen_input(random.Random(seed * 100 + i), *n)
             r.check("weir: %s (%s %s lateness %dms parallelism %d)" % (name, kind, params, late, par),
                     run_and_compare, tmp, name, data, kind=kind, params=params,
                     lateness_ms=late, delay_ms=2000, parallelism=par)

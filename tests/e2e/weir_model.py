@@ -312,7 +312,7 @@ def _finite(x):
 
 
 def compute_aggregate(func, events, arg):
-    """events: list of (arrival, event_time_ms, record) in arrival order."""
+    """events: list of (arrival, event_time_ms, record), sorted by arrival."""
     if func == "count":
         return len(events)
     vals = []
@@ -482,12 +482,14 @@ def run_model(data, job):
             ev = (arrival, t, rec)
             start = min([t] + [s.start for s in touching])
             end = max([t + G] + [s.end for s in touching])
-            events = [ev]
-            reprs = [keyvals]
-            for s in touching:
+            touching.sort(key=lambda s: -len(s.events))   # grow the biggest list in place
+            events = touching[0].events if touching else []
+            reprs = touching[0].keyrepr if touching else []
+            events.append(ev)
+            reprs.append(keyvals)
+            for s in touching[1:]:
                 events.extend(s.events)
                 reprs.extend(s.keyrepr)
-            events.sort(key=lambda e: e[0])
             sessions[nk] = [s for s in open_ if s not in touching] + [Session(start, end, events, reprs)]
             continue
 
@@ -517,6 +519,7 @@ def run_model(data, job):
         wkeys[wid] = s.keyrepr
 
     for wid, events in windows.items():
+        events.sort(key=lambda e: e[0])   # arrival order (merged sessions)
         keyvals = wkeys[wid][0]
         out = {}
         for name, v in zip(job.key, keyvals):
