@@ -7,7 +7,8 @@
  * runs once per record on a source thread: it never allocates and keeps no
  * global state; only a failure formats a message.
  *
- *   int            epoch in `unit`, scaled exactly (128-bit), floored to ms
+ *   int            epoch in `unit`, range-checked, then scaled or floor-divided
+ *                  to ms in 64 bits (no overflow once in range)
  *   double         the exact floor of (its binary value x unit), as
  *                  tests/e2e/weir_model.py computes it with Fraction: unit ms
  *                  floor; us/ns floor to an integer, then floor-div; unit s

@@ -161,15 +161,37 @@ bool expr_parse_number(const char *s, size_t len, weir_value *out);
 /* strtod in the C locale of s[0..len) (not NUL-terminated). */
 double expr_strtod(const char *s, size_t len);
 
-/* Byte equality; short runs (field names, codes like 'DE') inline, since a
- * libc memcmp call costs more than comparing a few bytes. */
-static inline bool expr_bytes_equal(const char *a, const char *b, uint32_t n) {
-    if (n > 16)
-        return memcmp(a, b, n) == 0;
-    for (uint32_t i = 0; i < n; i++)
-        if (a[i] != b[i])
-            return false;
-    return true;
+/* Byte equality without a libc call for up to 16 bytes (field names, codes
+ * like 'DE'): two overlapping loads from each side cover the run. */
+static inline __attribute__((always_inline)) bool expr_bytes_equal(const char *a, const char *b,
+                                                                  uint32_t n) {
+    if (n >= 8) {
+        if (n > 16)
+            return memcmp(a, b, n) == 0;
+        uint64_t a0, b0, a1, b1;
+        memcpy(&a0, a, 8);
+        memcpy(&b0, b, 8);
+        memcpy(&a1, a + n - 8, 8);
+        memcpy(&b1, b + n - 8, 8);
+        return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+    }
+    if (n >= 4) {
+        uint32_t a0, b0, a1, b1;
+        memcpy(&a0, a, 4);
+        memcpy(&b0, b, 4);
+        memcpy(&a1, a + n - 4, 4);
+        memcpy(&b1, b + n - 4, 4);
+        return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+    }
+    if (n >= 2) {
+        uint16_t a0, b0, a1, b1;
+        memcpy(&a0, a, 2);
+        memcpy(&b0, b, 2);
+        memcpy(&a1, a + n - 2, 2);
+        memcpy(&b1, b + n - 2, 2);
+        return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+    }
+    return n == 0 || a[0] == b[0];
 }
 
 /* Looks up a top-level member without allocation (OP_FIELD); len >= 1. */
@@ -179,8 +201,7 @@ static inline const weir_value *expr_member(const weir_value *rec, const char *n
         return NULL;
     const weir_member *m = rec->as.members;
     for (uint32_t k = 0, n = rec->len; k < n; k++) {
-        if (m[k].name_len == len && m[k].name[0] == name[0] &&
-            expr_bytes_equal(m[k].name, name, len))
+        if (m[k].name_len == len && expr_bytes_equal(m[k].name, name, len))
             return &m[k].value;
     }
     return NULL;

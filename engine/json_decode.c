@@ -363,7 +363,7 @@ static inline const char *parse_number(dec *d, const char *p, weir_value *out) {
         /* beyond int64: a double */
     }
 
-    /* Fraction and exponent. Collect up to 19 significant digits in m. */
+    /* Fraction and exponent; then up to 19 significant digits in sig. */
     const char *frac_b = p, *frac_e = p;
     if (p < end && *p == '.') {
         p++;

@@ -74,6 +74,10 @@ static inline size_t scan_plain(const char *s, size_t i, size_t len) {
 int weir_json_encode_string(weir_buf *out, const char *s, size_t len) {
     static const char hex[] = "0123456789abcdef";
     int replaced = 0;
+    if (len == 0) {
+        weir_buf_append(out, "\"\"", 2); /* s may be NULL */
+        return 0;
+    }
     weir_buf_reserve(out, len + 2);
     weir_buf_putc(out, '"');
     size_t run = 0, i = 0;

@@ -253,7 +253,8 @@ void weir_value_canonical(weir_buf *out, const weir_value *v) {
         weir_buf_reserve(out, (size_t)v->len + 6);
         weir_buf_putc(out, 's');
         put_varint(out, v->len);
-        weir_buf_append(out, v->as.str, v->len);
+        if (v->len)
+            weir_buf_append(out, v->as.str, v->len);
         return;
     case WEIR_ARRAY:
         weir_buf_putc(out, 'a');
@@ -276,7 +277,8 @@ void weir_value_canonical(weir_buf *out, const weir_value *v) {
         for (uint32_t i = 0; i < v->len; i++) {
             const weir_member *m = &v->as.members[idx[i]];
             put_varint(out, m->name_len);
-            weir_buf_append(out, m->name, m->name_len);
+            if (m->name_len)
+                weir_buf_append(out, m->name, m->name_len);
             weir_value_canonical(out, &m->value);
         }
         if (idx != local)

@@ -10,10 +10,12 @@
  * Known limits: checkpoints, --fresh, savepoints arrive with the state issue;
  * --fresh is accepted (every run is fresh until then). */
 #include <getopt.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,6 +24,7 @@
 #include "engine/log.h"
 #include "engine/runtime.h"
 #include "jobs/cli.h"
+#include "jobs/finished_marker.h"
 #include "jobs/job.h"
 #include "jobs/plan.h"
 
@@ -91,12 +94,13 @@ int weir_cmd_run(int argc, char **argv) {
     weir_job_override *ov = NULL;
     size_t n_ov = 0;
     const char *state_dir_opt = NULL, *savepoint = NULL;
+    int fresh = 0;
     int opt;
     optind = 1;
     opterr = 0;
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (opt) {
-        case 'f': break;
+        case 'f': fresh = 1; break;
         case 'x': break;
         case 'p': savepoint = optarg; break;
         case 'd': state_dir_opt = optarg; break;
@@ -129,6 +133,18 @@ int weir_cmd_run(int argc, char **argv) {
         return WEIR_EXIT_USAGE;
     }
     const char *path = argv[optind];
+    /* The plan fingerprint covers the job file and every override (SPEC §5). */
+    char **ov_text = calloc(n_ov + 1, sizeof *ov_text);
+    for (size_t i = 0; ov_text && i < n_ov; i++) {
+        size_t len = strlen(ov[i].key) + strlen(ov[i].value) + 2;
+        if ((ov_text[i] = malloc(len)))
+            snprintf(ov_text[i], len, "%s=%s", ov[i].key, ov[i].value);
+    }
+    weir_finished_marker marker = {0};
+    marker.plan_fingerprint = weir_finished_marker_fingerprint(path, (const char *const *)ov_text, n_ov, NULL);
+    for (size_t i = 0; ov_text && i < n_ov; i++)
+        free(ov_text[i]);
+    free(ov_text);
     weir_diag diag;
     weir_diag_init(&diag, path);
     weir_job *job = weir_job_load(path, ov, n_ov, &diag);
@@ -148,6 +164,45 @@ int weir_cmd_run(int argc, char **argv) {
     if (!state_dir || weir_fd_sink_mkdirs(state_dir, &err) < 0) {
         weir_log(WEIR_LOG_ERROR, job->name, "state dir: %s", err.msg);
         goto done;
+    }
+    /* A bounded job that already finished writes nothing new (SPEC §5); a job
+     * reading stdin never resumes. */
+    bool resumable = true;
+    for (size_t i = 0; i < job->n_sources; i++) {
+        if (job->sources[i].kind != WEIR_CONN_FILE) {
+            resumable = false;
+            continue;
+        }
+        struct stat st;
+        if (stat(job->sources[i].path, &st) == 0 && marker.n_inputs < 64) {
+            weir_file_identity *id = &marker.inputs[marker.n_inputs++];
+            id->device = (uint64_t)st.st_dev;
+            id->inode = (uint64_t)st.st_ino;
+            id->size_bytes = (int64_t)st.st_size;
+            id->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+        }
+    }
+    if (fresh && weir_finished_marker_remove(state_dir, &err) < 0) {
+        weir_log(WEIR_LOG_ERROR, job->name, "%s", err.msg);
+        goto done;
+    }
+    if (resumable) {
+        char why[256] = "";
+        int m = weir_finished_marker_check(state_dir, &marker, why, sizeof why);
+        if (m == WEIR_MARKER_MATCHES) {
+            weir_log(WEIR_LOG_INFO, job->name,
+                     "already finished: every input was read to its end; nothing new to write "
+                     "(run with --fresh to start over)");
+            exit_code = WEIR_EXIT_OK;
+            goto done;
+        }
+        if (m == WEIR_MARKER_DIFFERS) {
+            weir_log(WEIR_LOG_ERROR, job->name,
+                     "cannot resume from %s: %s; run with --fresh to discard the job's state and output",
+                     state_dir, why);
+            exit_code = WEIR_EXIT_USAGE;
+            goto done;
+        }
     }
     weir_plan_options popts = {.state_dir = state_dir};
     plan = weir_plan_build(job, &popts, &err);
@@ -188,6 +243,10 @@ int weir_cmd_run(int argc, char **argv) {
     if (n_dead)
         weir_log(WEIR_LOG_WARN, job->name, "%llu dead letters (%s) in %s", (unsigned long long)n_dead, dl_text,
                  weir_plan_dead_letter_target(plan));
+    if (resumable && !stats.stopped && weir_finished_marker_write(state_dir, &marker, &err) < 0) {
+        weir_log(WEIR_LOG_ERROR, job->name, "%s", err.msg);
+        goto done;
+    }
     exit_code = WEIR_EXIT_OK;
 done:
     weir_plan_free(plan);

@@ -50,6 +50,9 @@ typedef struct weir_job_check {
     const weir_yaml_node **op_from; /* n_ops: each operator's written `from`, or NULL */
     /* sink names, for "from names a sink" messages */
     const weir_yaml_node *sinks;    /* the sinks map or NULL */
+    const weir_yaml_node *ops;      /* the operators list or NULL */
+    const weir_yaml_node *sources;  /* the sources map or NULL */
+    bool sources_broken;            /* sources given but not a map: names unknown */
 } weir_job_check;
 
 /* ---- reporting ---------------------------------------------------------- */

@@ -143,6 +143,19 @@ static bool is_sink_name(const weir_job_check *c, const char *name)
     return weir_yaml_tree_get(c->sinks, name, NULL) != NULL;
 }
 
+/* Is name written in the file as a source or operator whose name was refused
+ * (bad name, duplicate), or are the sources unknown? Then a `from` naming it
+ * is not reported again. */
+static bool written_but_rejected(const weir_job_check *c, const char *name)
+{
+    if (c->sources_broken || weir_yaml_tree_get(c->sources, name, NULL)) return true;
+    for (size_t i = 0; c->ops && c->ops->kind == WEIR_YAML_SEQ && i < c->ops->n; i++) {
+        const weir_yaml_node *nm = weir_yaml_tree_get(c->ops->values[i], "name", NULL);
+        if (nm && nm->kind == WEIR_YAML_SCALAR && strcmp(nm->text, name) == 0) return true;
+    }
+    return false;
+}
+
 /* One name of a from list: its graph index, or -1 after reporting. */
 static int resolve_one(weir_job_check *c, const weir_yaml_node *item, const char *where,
                        int self_op)
@@ -155,6 +168,7 @@ static int resolve_one(weir_job_check *c, const weir_yaml_node *item, const char
         return -1;
     }
     int g = weir_job_check_find(c, item->text);
+    if (g < 0 && written_but_rejected(c, item->text)) return -1;   /* reported at the name */
     if (g < 0) {
         if (is_sink_name(c, item->text))
             weir_job_check_error(c, item, "%s: '%s' is a sink; from names a source or an operator",
@@ -534,8 +548,12 @@ static void window_fields(weir_job_element *e, const weir_yaml_node *window)
 {
     const weir_yaml_node *keys = weir_yaml_tree_get(window, "key", NULL);
     const weir_yaml_node *aggs = weir_yaml_tree_get(window, "aggregates", NULL);
+    if (keys && weir_yaml_tree_is_null(keys)) keys = NULL;
+    if (aggs && weir_yaml_tree_is_null(aggs)) aggs = NULL;
+    if ((keys && keys->kind == WEIR_YAML_MAP) || (aggs && aggs->kind != WEIR_YAML_MAP))
+        return;   /* malformed: the output stays "any field" (2) */
     size_t n_keys = !keys ? 0 : keys->kind == WEIR_YAML_SEQ ? keys->n : 1;
-    size_t n_aggs = aggs && aggs->kind == WEIR_YAML_MAP ? aggs->n : 0;
+    size_t n_aggs = aggs ? aggs->n : 0;
     e->fields = calloc(n_keys + 2 + n_aggs, sizeof *e->fields);
     if (!e->fields) return;
     e->any_field = false;

@@ -214,6 +214,17 @@ static void source_kafka(weir_job_check *c, weir_job_source *s, const weir_yaml_
     }
 }
 
+/* The map of a `file:` connector; a bare path gets a hint. */
+static const weir_yaml_node *file_map(weir_job_check *c, const weir_yaml_node *v, const char *where)
+{
+    if (v->kind == WEIR_YAML_SCALAR && weir_job_check_given(v)) {
+        weir_job_check_error(c, v, "%s: expected a map like { path: %s }, got '%s'", where, v->text,
+                             v->text);
+        return NULL;
+    }
+    return weir_job_check_map(c, v, where);
+}
+
 /* ---- sources ------------------------------------------------------------- */
 
 static void event_time(weir_job_check *c, weir_job_source *s, const weir_yaml_node *node,
@@ -342,7 +353,7 @@ static void check_source(weir_job_check *c, weir_job_source *s, const weir_yaml_
     } else if (conn == 1) {
         static const char *const fk[] = { "path" };
         s->kind = WEIR_CONN_FILE;
-        const weir_yaml_node *fm = weir_job_check_map(c, cv, sub);
+        const weir_yaml_node *fm = file_map(c, cv, sub);
         weir_job_check_keys(c, fm, sub, fk, 1);
         if (fm || !weir_job_check_given(cv))
             weir_job_check_required(c, fm, ckey, "path", sub, "the file's path", &s->path);
@@ -353,8 +364,8 @@ static void check_source(weir_job_check *c, weir_job_source *s, const weir_yaml_
     const weir_yaml_node *v;
     int fmt = 0;
     weir_job_check_where(sub, sizeof sub, where, "format");
-    if ((v = weir_yaml_tree_get(m, "format", NULL)) && weir_job_check_enum(c, v, sub, formats, 2, &fmt) == 0)
-        s->format = (weir_format)fmt;
+    v = weir_yaml_tree_get(m, "format", NULL);
+    if (v && weir_job_check_enum(c, v, sub, formats, 2, &fmt) == 0) s->format = (weir_format)fmt;
     weir_job_check_where(sub, sizeof sub, where, "event_time");
     if ((v = weir_yaml_tree_get(m, "event_time", NULL))) event_time(c, s, v, sub);
     weir_job_check_where(sub, sizeof sub, where, "watermark");
@@ -364,7 +375,8 @@ static void check_source(weir_job_check *c, weir_job_source *s, const weir_yaml_
         char p[WEIR_JOB_WHERE_MAX];
         weir_job_check_keys(c, wm, sub, wk, 2);
         weir_job_check_where(p, sizeof p, sub, "delay");
-        if ((v = weir_yaml_tree_get(wm, "delay", NULL))) weir_job_check_duration(c, v, p, false, &s->delay_ms);
+        if ((v = weir_yaml_tree_get(wm, "delay", NULL)))
+            weir_job_check_duration(c, v, p, false, &s->delay_ms);
         weir_job_check_where(p, sizeof p, sub, "idle");
         if ((v = weir_yaml_tree_get(wm, "idle", NULL)) &&
             weir_job_check_duration(c, v, p, false, &s->idle_ms) == 0 && s->idle_ms == 0)
@@ -479,7 +491,7 @@ static void check_sink(weir_job_check *c, weir_job_sink *s, const weir_yaml_node
     } else if (conn == 1) {
         static const char *const fk[] = { "path" };
         s->kind = WEIR_CONN_FILE;
-        const weir_yaml_node *fm = weir_job_check_map(c, cv, sub);
+        const weir_yaml_node *fm = file_map(c, cv, sub);
         weir_job_check_keys(c, fm, sub, fk, 1);
         if (fm || !weir_job_check_given(cv))
             weir_job_check_required(c, fm, ckey, "path", sub, "the file's path", &s->path);
@@ -518,7 +530,7 @@ static void check_dead_letter(weir_job_check *c, const weir_yaml_node *node)
     if (file) {
         static const char *const pk[] = { "path" };
         job->dead_letter_kind = WEIR_CONN_FILE;
-        const weir_yaml_node *fm = weir_job_check_map(c, file, "dead_letter.file");
+        const weir_yaml_node *fm = file_map(c, file, "dead_letter.file");
         weir_job_check_keys(c, fm, "dead_letter.file", pk, 1);
         if (fm || !weir_job_check_given(file))
             weir_job_check_required(c, fm, fk, "path", "dead_letter.file", "the file to write",
@@ -694,6 +706,9 @@ weir_job *weir_job_validate(const weir_yaml_doc *doc, const char *file, weir_dia
     const weir_yaml_node *sinks = weir_job_check_map(&c, weir_yaml_tree_get(root, "sinks", NULL),
                                                      "sinks");
     c.sinks = sinks;
+    c.sources = srcs;
+    c.ops = ops;
+    c.sources_broken = !srcs && weir_job_check_given(weir_yaml_tree_get(root, "sources", NULL));
     size_t n_ops = ops && ops->kind == WEIR_YAML_SEQ ? ops->n : 0;
     size_t n_src = srcs ? srcs->n : 0, n_sinks = sinks ? sinks->n : 0;
     job->sources = calloc(n_src + 1, sizeof *job->sources);
@@ -705,9 +720,11 @@ weir_job *weir_job_validate(const weir_yaml_doc *doc, const char *file, weir_dia
         weir_diag_error(diag, 0, 0, "out of memory");
         goto done;
     }
-    const weir_yaml_node *srcs_given = weir_yaml_tree_get(root, "sources", NULL);
+    weir_yaml_node *srcs_key;
+    const weir_yaml_node *srcs_given = weir_yaml_tree_get(root, "sources", &srcs_key);
     if (n_src == 0 && (srcs || !weir_job_check_given(srcs_given)))   /* else: wrong type, reported */
-        weir_job_check_error(&c, srcs ? srcs : root, "sources: required: at least one source");
+        weir_job_check_error(&c, srcs_key ? srcs_key : root,
+                             "sources: required: at least one source");
     for (size_t i = 0; i < n_src; i++) {   /* names first: from may name any source */
         const weir_yaml_node *k = srcs->keys[i];
         weir_job_source *s = &job->sources[job->n_sources++];
@@ -718,12 +735,14 @@ weir_job *weir_job_validate(const weir_yaml_doc *doc, const char *file, weir_dia
         else weir_job_check_error(&c, k, "sources: '%s' is not a valid name (letters, digits, _ and "
                                   "-, at most 63)", k->text);
     }
-    for (size_t i = 0; i < n_src; i++) check_source(&c, &job->sources[i], srcs->keys[i], srcs->values[i]);
+    for (size_t i = 0; i < n_src; i++)
+        check_source(&c, &job->sources[i], srcs->keys[i], srcs->values[i]);
     job->n_ops = n_ops;
     weir_job_check_operators(&c, ops);
-    const weir_yaml_node *sinks_given = weir_yaml_tree_get(root, "sinks", NULL);
+    weir_yaml_node *sinks_key;
+    const weir_yaml_node *sinks_given = weir_yaml_tree_get(root, "sinks", &sinks_key);
     if (n_sinks == 0 && (sinks || !weir_job_check_given(sinks_given)))
-        weir_job_check_error(&c, sinks ? sinks : root, "sinks: required: at least one sink");
+        weir_job_check_error(&c, sinks_key ? sinks_key : root, "sinks: required: at least one sink");
     for (size_t i = 0; i < n_sinks; i++) {
         const weir_yaml_node *k = sinks->keys[i];
         weir_job_sink *s = &job->sinks[job->n_sinks++];

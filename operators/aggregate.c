@@ -9,8 +9,9 @@
  *   last                            time, arrival sequence, set flag }
  *   count_distinct  acc_distinct  { open-addressing set of (hash, offset, len)
  *                                   into a byte pool of canonical encodings }
- * A pick keeps strings in its own buffer (reused while they fit) and arrays or
- * objects as heap copies (weir_value_copy_heap).
+ * A pick keeps strings of up to 16 bytes inline, longer ones in its own buffer
+ * (reused while they fit), and arrays or objects as heap copies
+ * (weir_value_copy_heap).
  * Thread: one owner per block. */
 #include "operators/aggregate.h"
 
@@ -36,9 +37,12 @@ typedef struct acc_sum {
     uint8_t has_double; /* any input was a double: the result is a double */
 } acc_sum;
 
+#define PICK_INLINE_BYTES 16
+
 typedef struct acc_pick {
-    weir_value v;       /* the kept value; STRING points into sbuf */
+    weir_value v;       /* the kept value; STRING points into inl or sbuf */
     char *sbuf;         /* owned string buffer, scap bytes (kept across changes) */
+    char inl[PICK_INLINE_BYTES]; /* short strings live here: no malloc */
     int64_t t_ms;       /* event time of the kept value */
     uint64_t seq;       /* arrival sequence of the kept value */
     uint32_t scap;
@@ -194,8 +198,6 @@ void weir_aggregate_row_set(weir_aggregate_row *row, const weir_aggregate_layout
 
 /* ------------------------------------------------------------------- pick */
 
-static const char empty_string[1] = "";
-
 static void pick_release_value(acc_pick *p) {
     if (p->v.type == WEIR_ARRAY || p->v.type == WEIR_OBJECT)
         weir_value_free_heap(&p->v);
@@ -205,7 +207,11 @@ static void pick_release_value(acc_pick *p) {
 /* Keeps a copy of v (non-null) with its time and sequence. */
 static void pick_store(acc_pick *p, const weir_value *v, int64_t t_ms, uint64_t seq) {
     pick_release_value(p);
-    if (v->type == WEIR_STRING) {
+    if (v->type == WEIR_STRING && v->len <= PICK_INLINE_BYTES) {
+        if (v->len)
+            memcpy(p->inl, v->as.str, v->len);
+        p->v = weir_value_string(p->inl, v->len);
+    } else if (v->type == WEIR_STRING) {
         if (v->len > p->scap) {
             uint32_t cap = p->scap ? p->scap : 16;
             while (cap < v->len)
@@ -218,7 +224,7 @@ static void pick_store(acc_pick *p, const weir_value *v, int64_t t_ms, uint64_t 
         }
         if (v->len)
             memcpy(p->sbuf, v->as.str, v->len);
-        p->v = weir_value_string(p->sbuf ? p->sbuf : empty_string, v->len);
+        p->v = weir_value_string(p->sbuf, v->len);
     } else if (v->type == WEIR_ARRAY || v->type == WEIR_OBJECT) {
         p->v = weir_value_copy_heap(v);
     } else {
@@ -227,6 +233,12 @@ static void pick_store(acc_pick *p, const weir_value *v, int64_t t_ms, uint64_t 
     p->t_ms = t_ms;
     p->seq = seq;
     p->set = 1;
+}
+
+/* After a struct copy: a string kept inline must point at its own copy. */
+static void pick_moved(acc_pick *p) {
+    if (p->v.type == WEIR_STRING && p->v.len <= PICK_INLINE_BYTES)
+        p->v.as.str = p->inl;
 }
 
 static void pick_fini(acc_pick *p) {
@@ -405,6 +417,8 @@ void weir_aggregate_block_merge(const weir_aggregate_layout *l, void *dst, void 
                 acc_pick tmp = *x; /* move y into dst; dst's old state goes to src */
                 *x = *y;
                 *y = tmp;
+                pick_moved(x);
+                pick_moved(y);
             }
             break;
         }

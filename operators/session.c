@@ -211,9 +211,12 @@ void weir_session_process(weir_window_state *st, const weir_keyed_record *rec,
     target->id.end_ms = me;
     list_sort(k);
     weir_aggregate_block_add(&op->layout, target->acc, &st->row);
-    weir_window_unschedule(st, target);
-    target->fired = 0;
-    weir_timer_heap_push(&st->fire, &target->timer, me);
+    if (target->fired) { /* fired before: it must fire again at its new end */
+        weir_window_unschedule(st, target);
+        target->fired = 0;
+        weir_timer_heap_push(&st->fire, &target->timer, me);
+    } /* else its fire timer stays at the old, earlier end: advance re-keys it
+         lazily (window_state.h (1)), so extending a session costs no heap work */
     if (me <= st->watermark_ms)
         weir_window_fire_now(st, target, out);
 }

@@ -1,4 +1,4 @@
-/* operators/timer_heap.c -- indexed binary min-heap of window timers.
+/* operators/timer_heap.c -- indexed 4-ary min-heap of window timers.
  *
  * See timer_heap.h for the design and invariants (1)-(3). Sift operations move
  * the hole rather than swapping, writing each moved item's index back once.
@@ -8,6 +8,11 @@
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+/* Children per node: four 16-byte items share one cache line, and the tree is
+ * half as deep as a binary one -- fewer moved items, fewer index write-backs
+ * into scattered entries. */
+#define ARITY 4
 
 void weir_timer_heap_init(weir_timer_heap *h, uint8_t id) {
     h->items = NULL;
@@ -29,7 +34,7 @@ static inline void place(weir_timer_heap *h, size_t i, weir_timer_item it) {
 
 static void sift_up(weir_timer_heap *h, size_t i, weir_timer_item it) {
     while (i > 0) {
-        size_t parent = (i - 1) / 2;
+        size_t parent = (i - 1) / ARITY;
         if (h->items[parent].time_ms <= it.time_ms)
             break;
         place(h, i, h->items[parent]);
@@ -41,11 +46,14 @@ static void sift_up(weir_timer_heap *h, size_t i, weir_timer_item it) {
 static void sift_down(weir_timer_heap *h, size_t i, weir_timer_item it) {
     size_t n = h->n;
     for (;;) {
-        size_t child = 2 * i + 1;
-        if (child >= n)
+        size_t first = ARITY * i + 1;
+        if (first >= n)
             break;
-        if (child + 1 < n && h->items[child + 1].time_ms < h->items[child].time_ms)
-            child++;
+        size_t last = first + ARITY < n ? first + ARITY : n;
+        size_t child = first;
+        for (size_t c = first + 1; c < last; c++)
+            if (h->items[c].time_ms < h->items[child].time_ms)
+                child = c;
         if (it.time_ms <= h->items[child].time_ms)
             break;
         place(h, i, h->items[child]);
@@ -79,7 +87,7 @@ void weir_timer_heap_remove(weir_timer_heap *h, weir_timer_node *node) {
     if (i == h->n)
         return;
     weir_timer_item last = h->items[h->n];
-    if (i > 0 && h->items[(i - 1) / 2].time_ms > last.time_ms)
+    if (i > 0 && h->items[(i - 1) / ARITY].time_ms > last.time_ms)
         sift_up(h, i, last);
     else
         sift_down(h, i, last);
@@ -97,7 +105,7 @@ void weir_timer_heap_update(weir_timer_heap *h, weir_timer_node *node, int64_t t
     assert(weir_timer_heap_contains(h, node));
     size_t i = node->index;
     weir_timer_item it = {time_ms, node};
-    if (i > 0 && h->items[(i - 1) / 2].time_ms > time_ms)
+    if (i > 0 && h->items[(i - 1) / ARITY].time_ms > time_ms)
         sift_up(h, i, it);
     else
         sift_down(h, i, it);

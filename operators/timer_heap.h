@@ -1,4 +1,5 @@
-/* operators/timer_heap.h -- an indexed min-heap of window timers (window ends).
+/* operators/timer_heap.h -- an indexed 4-ary min-heap of window timers (window
+ * ends).
  *
  * A window operator keeps every window it holds in exactly one of two heaps: the
  * *fire* heap (windows not fired yet, by end) and the *purge* heap (fired
@@ -10,7 +11,7 @@
  * stale timers.
  *
  * Invariants:
- *   (1) items[i].time_ms >= items[(i - 1) / 2].time_ms for every i > 0;
+ *   (1) items[i].time_ms >= items[(i - 1) / 4].time_ms for every i > 0;
  *   (2) items[i].node->index == i and items[i].node->heap == the heap's id for
  *       every item; a node not in a heap has index == WEIR_TIMER_NONE;
  *   (3) a node is in at most one heap at a time.

@@ -4,11 +4,12 @@
  *
  * Source half (prepare, any source thread): evaluates the key paths and the
  * aggregate arguments (each distinct argument text once: `max(amount)` and
- * `sum(amount)` share one evaluation), rejects sum/avg of a non-number before anything crosses
- * a thread (SPEC §3: a failing record changes no window), copies key values,
- * inputs and the raw bytes into the batch arena, and encodes the key
- * canonically (an ARRAY of the key values through weir_value_canonical, so 1
- * and 1.0 are one key and several keys never run together).
+ * `sum(amount)` share one evaluation), rejects sum/avg of a non-number before
+ * anything crosses a thread (SPEC §3: a failing record changes no window),
+ * copies key values, inputs and the raw bytes into the batch arena, and
+ * encodes the key canonically (an ARRAY of the key values through
+ * weir_value_canonical, so 1 and 1.0 are one key and several keys never run
+ * together).
  *
  * Worker half (process/advance, the owning worker): each record gets the next
  * arrival sequence number and is judged against
@@ -23,8 +24,8 @@
  * watermark (re-)emits its full result at once.
  * advance(w) pops every unfired window with end <= w from the fire heap, emits
  * them ordered by (end, key hash, key bytes, start) -- deterministic for any
- * batching or parallelism -- and moves them to the purge heap,
- * then forgets every window with end + allowed lateness <= w.
+ * batching or parallelism -- and moves them to the purge heap, then forgets
+ * every window with end + allowed lateness <= w.
  *
  * Invariants: those of window_state.h (1)-(4), and
  *   (5) prepare never mutates the operator (several source threads call it);
@@ -597,7 +598,12 @@ static void advance(void *stp, int64_t watermark_ms, const weir_emitter *out) {
     weir_timer_node *node;
     while ((node = weir_timer_heap_peek(&st->fire, &t)) && t <= wm) {
         weir_timer_heap_pop(&st->fire);
-        due_push(st, entry_of_node(node));
+        weir_window_entry *e = entry_of_node(node);
+        if (e->id.end_ms > wm) { /* a session that grew: re-key (window_state.h (1)) */
+            weir_timer_heap_push(&st->fire, &e->timer, e->id.end_ms);
+            continue;
+        }
+        due_push(st, e);
     }
     if (st->n_due > 1)
         qsort(st->due, st->n_due, sizeof *st->due, due_order);

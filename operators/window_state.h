@@ -10,8 +10,10 @@
  * entry (session.c) stored in `windows` with start = end = 0.
  *
  * Invariants:
- *   (1) an entry is in `fire` (keyed by end) iff fired == 0, else in `purge`
- *       (keyed by end); n_entries counts them;
+ *   (1) an entry is in `fire` iff fired == 0, else in `purge` (keyed by its
+ *       end); n_entries counts them. A `fire` key is <= the entry's end: a
+ *       session that grows keeps its old, earlier key, and advance() re-keys
+ *       an entry it pops too early (ends only grow: session.c (2));
  *   (2) watermark_ms never decreases; after advance(w) no entry with end <= w
  *       is unfired, and none with end + allowed lateness <= w is held;
  *   (3) an entry whose end <= watermark_ms is fired at the moment it is

@@ -129,7 +129,9 @@ typedef struct slab_chunk {
     _Alignas(16) char data[];
 } slab_chunk;
 
-static inline size_t round_grain(size_t n) { return (n + SLAB_GRAIN - 1) & ~(size_t)(SLAB_GRAIN - 1); }
+static inline size_t round_grain(size_t n) {
+    return (n + SLAB_GRAIN - 1) & ~(size_t)(SLAB_GRAIN - 1);
+}
 
 void weir_window_table_slab_init(weir_window_slab *s) {
     memset(s, 0, sizeof *s);

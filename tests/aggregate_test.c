@@ -3,9 +3,10 @@
  *
  * Each case names aggregates ("count(),sum(x),min(x)") and rows as JSON
  * ([[event_time, input1, input2, ...], ...], one input per aggregate; count()
- * gets a placeholder; a row with one input feeds it to every aggregate), adds the rows in order (arrival sequence = row number)
- * and compares the JSON array of results. Merge cases split the rows into two
- * blocks and merge them, which must give the same answer. */
+ * gets a placeholder; a row with one input feeds it to every aggregate), adds
+ * the rows in order (arrival sequence = row number) and compares the JSON
+ * array of results. Merge cases split the rows into two blocks and merge them,
+ * which must give the same answer. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,13 +139,14 @@ static char *run_merged(const char *funcs, const char *rows_json, uint32_t split
     void *a = block_new(&f), *b = block_new(&f);
     for (uint32_t i = 0; i < f.rows.len; i++)
         add_row(&f, i < split ? a : b, i);
-    if (b_into_a)
-        weir_aggregate_block_merge(&f.layout, a, b);
-    else
-        weir_aggregate_block_merge(&f.layout, b, a);
-    char *s = results_json(&f, b_into_a ? a : b);
-    block_free(&f, a);
-    block_free(&f, b);
+    void *dst = b_into_a ? a : b, *src = b_into_a ? b : a;
+    weir_aggregate_block_merge(&f.layout, dst, src);
+    /* The merged block must not borrow from the source block. */
+    weir_aggregate_block_fini(&f.layout, src);
+    memset(src, 0x55, f.layout.block_bytes);
+    char *s = results_json(&f, dst);
+    block_free(&f, dst);
+    free(src);
     fixture_fini(&f);
     return s;
 }
@@ -188,6 +190,9 @@ static const agg_case cases[] = {
     /* min/max keep the input type; null < bool < number < string; nulls skipped */
     {"min(x),max(x)", "[[1,3],[2,\"a\"],[3,true],[4,null],[5,2.5]]", "[true,\"a\"]"},
     {"min(x),max(x)", "[[1,\"b\"],[2,\"ab\"],[3,\"abc\"]]", "[\"ab\",\"b\"]"},
+    {"min(x),max(x),first(x),last(x)",
+     "[[9,\"a string longer than sixteen bytes\"],[2,\"short\"],[3,\"zz\"],[1,\"\"]]",
+     "[\"\",\"zz\",\"\",\"a string longer than sixteen bytes\"]"},
     /* between equal values the first to arrive is kept */
     {"min(x),max(x)", "[[1,2],[2,1.0],[3,1],[4,2.0]]", "[1.0,2]"},
     {"min(x),max(x)", "[[1,1],[2,1.0]]", "[1,1]"},
@@ -195,7 +200,8 @@ static const agg_case cases[] = {
     {"first(x),last(x)", "[[5,\"b\"],[3,\"a\"],[5,\"c\"],[9,null],[1,null]]",
      "[\"a\",\"c\"]"},
     {"first(x),last(x)", "[[5,1],[5,2],[5,3]]", "[1,3]"},
-    {"first(x),last(x)", "[[-5,[1,{\"k\":\"v\"}]],[7,{\"o\":[]}]]", "[[1,{\"k\":\"v\"}],{\"o\":[]}]"},
+    {"first(x),last(x)", "[[-5,[1,{\"k\":\"v\"}]],[7,{\"o\":[]}]]",
+     "[[1,{\"k\":\"v\"}],{\"o\":[]}]"},
     /* count_distinct: 1 and 1.0 are one value, objects in any order are one */
     {"count_distinct(x)",
      "[[1,1],[2,1.0],[3,\"1\"],[4,null],[5,{\"a\":1,\"b\":2}],[6,{\"b\":2.0,\"a\":1}],[7,true]]",

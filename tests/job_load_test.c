@@ -8,6 +8,7 @@
 #include "engine/expr.h"
 #include "engine/path.h"
 #include "job_harness.h"
+#include "jobs/plan_print.h"
 #include "jobs/yaml_tree.h"
 
 /* The job of SPEC §2, with every key spelled out. */
@@ -386,4 +387,47 @@ Test(job_load, yaml_tree_offsets_map_back_to_lines) {
     cr_assert_null(weir_yaml_tree_get(doc->root, "c", NULL));
     weir_yaml_tree_free(doc);
     weir_diag_fini(&d);
+}
+
+Test(job_load, plan_print_lists_every_element_with_its_inputs) {
+    jh *h = jh_load("job: p\nparallelism: 1\ncheckpoint: { interval: 0 }\n"
+                    "sources:\n  s:\n    stdin: {}\n    event_time: { field: t, unit: us }\n"
+                    "    watermark: { delay: 1500ms, idle: 1d }\n"
+                    "operators:\n  - name: w\n    window:\n      key: [u, v.w]\n"
+                    "      sliding: { size: 1h, slide: 90s }\n"
+                    "      aggregates: { n: count(), d: count_distinct(x) }\n"
+                    "sinks:\n  o:\n    from: [w, s]\n    file: { path: o.jsonl }\n"
+                    "dead_letter: { file: { path: d.jsonl } }\n");
+    weir_job *j = jh_ok(h);
+    char *out = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&out, &len);
+    weir_plan_print(j, m);
+    fclose(m);
+    cr_assert_str_eq(out,
+        "job p\n"
+        "  parallelism 1, max_parallelism 128, state.memory 256MB\n"
+        "  checkpoints off\n"
+        "\n"
+        "sources\n"
+        "  s             stdin\n"
+        "                format json\n"
+        "                event time: field t (numbers in us, strings RFC 3339)\n"
+        "                watermark: delay 1500ms, idle 1d\n"
+        "\n"
+        "operators\n"
+        "  w             window sliding size 1h, slide 90s, allowed lateness 0s\n"
+        "                key: u, v.w\n"
+        "                n = count()\n"
+        "                d = count_distinct(x)\n"
+        "                <- s\n"
+        "\n"
+        "sinks\n"
+        "  o             file o.jsonl\n"
+        "                format json\n"
+        "                <- w, s\n"
+        "\n"
+        "dead letters: file d.jsonl\n");
+    free(out);
+    jh_free(h);
 }

@@ -199,6 +199,20 @@ static const bad_case cases[] = {
       "sinks:\n  out:\n    from: ev\n    kafka: { topic: o, delivery: exactly-once }\n",
       "job.yaml:13:34: sinks.out.kafka.delivery: exactly-once needs checkpoint.interval (2m) below "
       "the producer's transaction.timeout.ms (60000, librdkafka's default)\n" },
+    { "a malformed window key does not cascade into the sink's key expression",
+      "job: a\n" SRC_KAFKA "operators:\n  - name: w\n    window:\n      key: {a: 1}\n"
+      "      tumbling: 1m\n"
+      "sinks:\n  out:\n    from: w\n    kafka: { topic: t, key: a }\n",
+      "job.yaml:12:12: operators.w.window.key: expected a field or a list of fields, got a map\n" },
+    { "a failed map expression keeps its field for later operators",
+      "job: a\n" SRC_FILE "operators:\n  - name: m\n    map: { a: \"x +\" }\n"
+      "  - name: f\n    filter: a > 1\n" SINK_OUT("f"),
+      "job.yaml:8:19: operators.m.map.a: syntax error: expected an operand, found the end of the "
+      "expression\n" },
+    { "a bare file path gets a hint; sources of the wrong type are one error (no `from` errors)",
+      "job: a\nsources: [x]\nsinks:\n  out:\n    from: x\n    file: out.jsonl\n",
+      "job.yaml:2:10: sources: expected a map (key: value), got a list\n"
+      "job.yaml:6:11: sinks.out.file: expected a map like { path: out.jsonl }, got 'out.jsonl'\n" },
     { "dead_letter: file or kafka",
       "job: a\n" SRC_FILE SINK_OUT("clicks") "dead_letter:\n  file: { path: a }\n  kafka: { topic: b }\n",
       "job.yaml:12:3: dead_letter: give file or kafka, not both\n" },

@@ -270,3 +270,10 @@ Test(json_encode, decode_then_encode_reproduces_compact_input) {
     }
     weir_arena_fini(&a);
 }
+
+Test(json_encode, empty_string_with_null_pointer_is_written_as_empty_string) {
+    weir_value v = weir_value_string(NULL, 0);
+    weir_buf_clear(&out);
+    weir_json_encode(&out, &v);
+    cr_expect_str_eq(out.data, "\"\"");
+}

@@ -35,7 +35,8 @@ Test(session, an_event_exactly_one_gap_after_the_last_joins_and_one_more_does_no
 }
 
 Test(session, a_bridging_event_merges_two_sessions_and_their_aggregates) {
-    harness *h = h_session(10, 0, "user", "n=count();s=sum(v);f=first(v);l=last(v);d=count_distinct(v)");
+    harness *h = h_session(10, 0, "user",
+                           "n=count();s=sum(v);f=first(v);l=last(v);d=count_distinct(v)");
     h_rec(h, "{\"user\":\"a\",\"v\":1}", 0, MIN);
     h_rec(h, "{\"user\":\"a\",\"v\":2}", 15, MIN);
     cr_assert_eq(h_size(h), 2);

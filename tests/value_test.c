@@ -305,3 +305,13 @@ Test(value, heap_copy_is_one_block_and_free_heap_releases_it) {
     }
     weir_value_free_heap(NULL);
 }
+
+Test(value, empty_string_with_null_pointer_equals_empty_string) {
+    weir_value a = weir_value_string(NULL, 0), b = weir_value_string("", 0);
+    cr_expect(weir_value_equal(&a, &b));
+    cr_expect(canonical_same(&a, &b));
+    cr_expect_eq(weir_value_order(&a, &b), 0);
+    weir_value c = weir_value_copy_heap(&a);
+    cr_expect(weir_value_equal(&c, &b));
+    weir_value_free_heap(&c);
+}

@@ -69,8 +69,9 @@ static inline void h_on_late(void *ctx, const weir_keyed_record *rec, int64_t wa
 
 /* keys: comma-separated paths (each also the output name);
  * aggs: semicolon-separated name=func(expr), e.g. "n=count();total=sum(amount)". */
-static inline void *h_op_new(weir_window_kind kind, int64_t size_ms, int64_t slide_ms, int64_t gap_ms,
-                      int64_t lateness_ms, const char *keys, const char *aggs, weir_error *err) {
+static inline void *h_op_new(weir_window_kind kind, int64_t size_ms, int64_t slide_ms,
+                             int64_t gap_ms, int64_t lateness_ms, const char *keys,
+                             const char *aggs, weir_error *err) {
     static const struct { const char *name; weir_agg_func f; } names[] = {
         {"count_distinct", WEIR_AGG_COUNT_DISTINCT}, {"count", WEIR_AGG_COUNT},
         {"sum", WEIR_AGG_SUM}, {"min", WEIR_AGG_MIN}, {"max", WEIR_AGG_MAX},
@@ -127,8 +128,9 @@ static inline void *h_op_new(weir_window_kind kind, int64_t size_ms, int64_t sli
     return weir_window_op_new(&spec, err);
 }
 
-static inline harness *h_new(weir_window_kind kind, int64_t size_ms, int64_t slide_ms, int64_t gap_ms,
-                      int64_t lateness_ms, const char *keys, const char *aggs) {
+static inline harness *h_new(weir_window_kind kind, int64_t size_ms, int64_t slide_ms,
+                             int64_t gap_ms, int64_t lateness_ms, const char *keys,
+                             const char *aggs) {
     harness *h = calloc(1, sizeof *h);
     weir_error err = {0};
     h->op = h_op_new(kind, size_ms, slide_ms, gap_ms, lateness_ms, keys, aggs, &err);
@@ -143,12 +145,12 @@ static inline harness *h_new(weir_window_kind kind, int64_t size_ms, int64_t sli
 }
 
 static inline harness *h_tumbling(int64_t size_ms, int64_t lateness_ms, const char *keys,
-                           const char *aggs) {
+                                   const char *aggs) {
     return h_new(WEIR_WINDOW_TUMBLING, size_ms, size_ms, 0, lateness_ms, keys, aggs);
 }
 
 static inline harness *h_session(int64_t gap_ms, int64_t lateness_ms, const char *keys,
-                          const char *aggs) {
+                                  const char *aggs) {
     return h_new(WEIR_WINDOW_SESSION, 0, 0, gap_ms, lateness_ms, keys, aggs);
 }
 

@@ -260,7 +260,8 @@ Test(window, prepare_rejects_sum_of_a_string_and_expression_type_errors) {
 }
 
 Test(window, aggregates_sharing_an_argument_evaluate_it_once_and_check_it_each) {
-    harness *h = h_tumbling(1000, 0, "user", "hi=max(amount);total=sum(amount);n=count();lo=min(amount)");
+    harness *h = h_tumbling(1000, 0, "user",
+                            "hi=max(amount);total=sum(amount);n=count();lo=min(amount)");
     weir_keyed_record kr;
     weir_fault fault = {{0}};
     cr_assert_eq(h_prepare(h, "{\"user\":\"a\",\"amount\":\"x\"}", 5, &kr, &fault), WEIR_ETYPE);
@@ -452,4 +453,96 @@ Test(window, final_results_and_late_records_do_not_depend_on_advance_batching) {
         model_free(&other);
     }
     model_free(&ref);
+}
+
+/* ------------------------------------------- the structures underneath */
+
+#include "operators/timer_heap.h"
+#include "operators/window_table.h"
+
+Test(timer_heap, pops_in_time_order_after_random_removals_and_updates) {
+    enum { N = 2000 };
+    static weir_timer_node nodes[N];
+    static int64_t times[N];
+    static int in_heap[N];
+    weir_timer_heap h;
+    weir_timer_heap_init(&h, 1);
+    uint64_t rng = 0x1234567ull;
+    for (int i = 0; i < N; i++) {
+        weir_timer_node_init(&nodes[i]);
+        times[i] = (int64_t)(rng_next(&rng) % 500) - 250;
+        weir_timer_heap_push(&h, &nodes[i], times[i]);
+        in_heap[i] = 1;
+    }
+    for (int i = 0; i < N; i += 3) {
+        weir_timer_heap_remove(&h, &nodes[i]);
+        cr_assert(!weir_timer_heap_contains(&h, &nodes[i]));
+        in_heap[i] = 0;
+    }
+    for (int i = 1; i < N; i += 3) {
+        times[i] = (int64_t)(rng_next(&rng) % 1000) - 500;
+        weir_timer_heap_update(&h, &nodes[i], times[i]);
+    }
+    size_t expect = 0;
+    for (int i = 0; i < N; i++)
+        expect += (size_t)in_heap[i];
+    cr_assert_eq(h.n, expect);
+    int64_t last = INT64_MIN, t;
+    weir_timer_node *node;
+    size_t popped = 0;
+    while ((node = weir_timer_heap_peek(&h, &t))) {
+        cr_assert(weir_timer_heap_pop(&h) == node);
+        int i = (int)(node - nodes);
+        cr_assert(in_heap[i], "node %d popped but removed", i);
+        cr_assert_eq(t, times[i]);
+        cr_assert(t >= last, "out of order: %lld after %lld", (long long)t, (long long)last);
+        last = t;
+        in_heap[i] = 0;
+        popped++;
+    }
+    cr_assert_eq(popped, expect);
+    weir_timer_heap_fini(&h);
+}
+
+static uint64_t k_hash(const uint8_t *key) { return weir_key_group_hash(key, 4); }
+
+Test(window_table, finds_every_stored_window_after_random_inserts_and_removals) {
+    enum { N = 5000 };
+    static weir_window_id ids[N];
+    static uint8_t keys[N][4];
+    static int stored[N];
+    weir_window_table t;
+    weir_window_table_init(&t);
+    uint64_t rng = 0xfeedull;
+    for (int i = 0; i < N; i++) {
+        /* Few distinct keys and starts: many equal key bytes, long probe runs. */
+        uint32_t k = (uint32_t)(rng_next(&rng) % 50);
+        memcpy(keys[i], &k, 4);
+        ids[i].key = keys[i];
+        ids[i].key_len = 4;
+        ids[i].start_ms = i;
+        ids[i].end_ms = i + 10;
+    }
+    for (int round = 0; round < 4; round++) {
+        for (int i = 0; i < N; i++) {
+            int want = (int)(rng_next(&rng) % 3) != 0;
+            uint64_t h = weir_window_table_hash(k_hash(keys[i]), ids[i].start_ms, ids[i].end_ms);
+            if (want && !stored[i])
+                weir_window_table_insert(&t, h, &ids[i]);
+            else if (!want && stored[i])
+                weir_window_table_remove(&t, h, &ids[i]);
+            stored[i] = want;
+        }
+        size_t n = 0;
+        for (int i = 0; i < N; i++) {
+            uint64_t h = weir_window_table_hash(k_hash(keys[i]), ids[i].start_ms, ids[i].end_ms);
+            weir_window_id *got =
+                weir_window_table_find(&t, h, keys[i], 4, ids[i].start_ms, ids[i].end_ms);
+            cr_assert_eq(got, stored[i] ? &ids[i] : NULL, "round %d id %d", round, i);
+            n += (size_t)stored[i];
+        }
+        cr_assert_eq(t.n, n);
+        cr_assert(t.n * 2 <= t.mask + 1, "load factor above 1/2");
+    }
+    weir_window_table_fini(&t);
 }

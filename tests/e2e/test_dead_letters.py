@@ -83,6 +83,22 @@ CASES = [
     (b"\xc2\xa0" + rec("a", T0), b"\n", "json"),                   # nor is U+00A0
     (rec("a", T0, b',"s":"tab\there"'), b"\n", "json"),            # raw control char in a string
     (b'{"user":"a","ts":%d,"amount":1.}' % T0, b"\n", "json"),
+    (b'{"user":"a","ts":%d,"amount":-}' % T0, b"\n", "json"),
+    (b'{"user":"a","ts":%d,"amount":.5}' % T0, b"\n", "json"),
+    (b'{"user":"a","ts":%d,"amount":+1}' % T0, b"\n", "json"),
+    (b'{"user":"a","ts":%d,"amount":0x10}' % T0, b"\n", "json"),
+    (b'{"user":"a","ts":%d,"amount":1e}' % T0, b"\n", "json"),
+    (b'{"user":"a","ts":%d,"amount":True}' % T0, b"\n", "json"),
+    (rec("a", T0, b',"s":"\\x"'), b"\n", "json"),                 # invalid escape
+    (rec("a", T0, b',"s":"\\u12"'), b"\n", "json"),               # short \u escape
+    (b'{"user":"a","ts":%d,"s":"abc}' % T0, b"\n", "json"),         # unterminated string
+    (b'{"user" "a","ts":%d}' % T0, b"\n", "json"),
+    (b'{"user":"a",,"ts":%d}' % T0, b"\n", "json"),
+    (b'{"\\ud800":1,"user":"a","ts":%d}' % T0, b"\n", "json"),    # lone surrogate in a name
+    (b"\x0b" + rec("a", T0), b"\n", "json"),                      # vertical tab
+    (b"{}", b"\n", "event_time"),
+    (b'  {"user":"a",\r"ts":%d,\t"amount":7}\t ' % (T0 + 7), b"\n", None),  # CR inside is JSON whitespace
+    (rec("a", T0 + 8, b',"amount":1E1,"s":"\xc3\xa9\x7f"'), b"\r\r\n", None),  # 1E1 = 10.0; a 2nd CR is whitespace
     (b"  \t  ", b"\n", None),                                      # blank: skipped
     (b"", b"\n", None),
     (b"\t", b"\r\n", None),
@@ -130,7 +146,7 @@ def build(cases):
 
 EXPECTED_WINDOWS = {
     # user, window_start: (n, total, mean, hi)
-    ("a", T0): (5, 9, 2.25, 4),    # amounts 1, 2 (\ud83d\ude00 line), 2 (CRLF), 4 (x null); 512-deep: null
+    ("a", T0): (7, 26.0, 26.0 / 6, 10.0),  # amounts 1, 2 (\ud83d\ude00 line), 7, 10.0, 2 (CRLF), 4; 512-deep: null
     ("b", T0 + 20000): (1, 3, 3.0, 3),
     ("a", T0 + 40000): (2, 9223372036854775808.0 + 80.0, (9223372036854775808.0 + 80.0) / 2,
                         9223372036854775808.0),

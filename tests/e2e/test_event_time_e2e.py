@@ -52,6 +52,9 @@ DEFAULT_CASES = [
     ('"2023-11-14T22:13:20.000Z"', BASE),
     ('"2023-11-14T22:13:20.5+01:00"', BASE - H + 500),
     ('"2023-11-14T22:13:20-05:30"', BASE + 5 * H + H // 2),
+    ('"2023-11-14T22:13:20+23:59"', BASE - 24 * H + 60000),
+    ('"2023-11-14T22:13:20.1234567890Z"', BAD),    # at most 9 fraction digits
+    ('"2023-11-14T22:13:20+24:00"', BAD),
     ('"2023-11-15T03:43:20.25+05:30"', BASE + 250),
     ('"2016-12-31T23:59:60Z"', utc_ms(2016, 12, 31, 23, 59, 59, 999)),
     ('"2016-12-31T18:59:60-05:00"', utc_ms(2016, 12, 31, 23, 59, 59, 999)),
@@ -156,10 +159,21 @@ FORMAT_CASES = {
     ],
 }
 
+# event_time.field is a path: {"id": N, "m": <raw>} with field m.t
+PATH_CASES = [
+    ('{"t":1000}', 1000),
+    ('{"t":"1970-01-01T00:00:01.5Z","u":2}', 1500),
+    ('{"u":{"t":5}}', BAD),
+    ('{}', BAD),
+    ('5', BAD),
+    ('null', BAD),
+    ('[{"t":1}]', BAD),
+]
+
 ALIGN = [(-1001, -2000), (-1000, -1000), (-1, -1000), (0, 0), (999, 0), (-86400001, -86401000)]
 
 
-def build(cases):
+def build(cases, template='{"id":%d,"ts":%s}'):
     """Input bytes: valid records sorted by instant, bad ones interleaved.
     Returns (data, {id: expected ms}, {offset of bad})."""
     good = sorted([(exp, i, raw) for i, (raw, exp) in enumerate(cases) if exp is not BAD])
@@ -178,12 +192,16 @@ def build(cases):
             bad_offsets.add(len(data))
         else:
             expect[i] = cases[i][1]
-        data += ('{"id":%d,"ts":%s}\n' % (i, raw)).encode()
+        data += ((template + "\n") % (i, raw)).encode()
     return data, expect, bad_offsets
 
 
+def template_of(event_time):
+    return '{"id":%d,"m":%s}' if event_time["field"] == "m.t" else '{"id":%d,"ts":%s}'
+
+
 def model_check(name, cases, event_time):
-    data, expect, bad = build(cases)
+    data, expect, bad = build(cases, template_of(event_time))
     m = M.run_model(data, M.ModelJob(key=["id"], kind="tumbling", size_ms=1,
                                      aggregates=[("n", "count", None)], event_time=event_time))
     got = {rec["id"]: rec["window_start"] for rec in m.final.values()}
@@ -195,7 +213,7 @@ def model_check(name, cases, event_time):
 
 
 def weir_check(tmp, name, cases, event_time):
-    data, expect, bad = build(cases)
+    data, expect, bad = build(cases, template_of(event_time))
     model = run_and_compare(tmp, name, data, kind="tumbling", params=dict(size_ms=1),
                             lateness_ms=0, delay_ms=0, parallelism=2,
                             aggs=[("n", "count()")], key=("id",), event_time=event_time)
@@ -203,6 +221,7 @@ def weir_check(tmp, name, cases, event_time):
 
 
 JOBS = [("et_default", DEFAULT_CASES, {"field": "ts"})]
+JOBS += [("et_path", PATH_CASES, {"field": "m.t"})]
 JOBS += [("et_unit_" + u, c, {"field": "ts", "unit": u}) for u, c in UNIT_CASES.items()]
 JOBS += [("et_fmt_%d" % n, c, dict({"field": "ts", "format": f}, **({"timezone": tz} if tz else {})))
          for n, ((f, tz), c) in enumerate(FORMAT_CASES.items())]

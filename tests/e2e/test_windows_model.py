@@ -24,9 +24,7 @@ sessions, retraction), §6 (late dead letters).
 """
 
 import json
-import os
 import random
-import sys
 
 import e2e_util as U
 import weir_model as M
@@ -94,6 +92,13 @@ def gen_input(rng, n=3000, pad=0):
             rec["amount"] = 2 ** 62 if k == "u0" else rng.randint(0, 5)
         if rng.random() < 0.05:
             rec["extra"] = {"nested": [1, {"x": "y"}], "s": "a\"b"}
+        g = rng.random()
+        if g < 0.45:
+            rec["grp"] = "x"
+        elif g < 0.9:
+            rec["grp"] = 7 if g < 0.7 else 7.0
+        elif g < 0.95:
+            rec["grp"] = None
         if pad:
             rec["pad"] = "p" * rng.randint(0, 2 * pad)
         if rng.random() < 0.3:
@@ -292,11 +297,12 @@ SESSION_CASE = lines(
     {"user": "a", "ts": 3000},     # wm 40000, a forgotten (29000): own [3000,13000) late, deadline 18000
     {"user": "a", "ts": 36000},    # not late: new a [36000,46000)
     {"user": "a", "ts": 30000},    # own [30000,40000)+5s > 40000: joins -> a [30000,46000)
+    {"user": "a", "ts": 24000},    # own [24000,34000)+5s <= 40000 but touches an open session: joins
     {"user": "b", "ts": 22000},    # b [12000,22000) forgotten (27000): late, deadline 37000
     {"user": "c", "ts": 45000},    # c [0,20000) forgotten: new c [45000,55000)
 )
 SESSION_EXPECT = {("c", 0, 20000): 2, ("a", 0, 24000): 3, ("b", 12000, 22000): 1,
-                  ("b", 40000, 50000): 1, ("a", 30000, 46000): 2, ("c", 45000, 55000): 1}
+                  ("b", 40000, 50000): 1, ("a", 24000, 46000): 3, ("c", 45000, 55000): 1}
 SESSION_LATE = {("late", 40000, 18000), ("late", 40000, 37000)}
 
 
@@ -386,7 +392,7 @@ def weir_hand_cases(r, tmp):
 
 
 CONFIGS = [
-    # name, kind, params, lateness, parallelism[, lines]
+    # name, kind, params, lateness, parallelism[, lines, pad, key fields]
     ("tumb_l0_p1", "tumbling", dict(size_ms=10000), 0, 1),
     ("tumb_l3_p4", "tumbling", dict(size_ms=10000), 3000, 4),
     ("tumb_l3_p1", "tumbling", dict(size_ms=10000), 3000, 1),
@@ -400,6 +406,8 @@ CONFIGS = [
     ("sess_l0_p4", "session", dict(gap_ms=5000), 0, 4),
     ("sess_l3_p4", "session", dict(gap_ms=5000), 3000, 4),
     ("sess_l3_p1", "session", dict(gap_ms=5000), 3000, 1),
+    ("two_keys_sess", "session", dict(gap_ms=5000), 3000, 3, 3000, 0, ("grp", "user")),
+    ("two_keys_slide", "sliding", dict(size_ms=10000, slide_ms=4000), 0, 2, 3000, 0, ("grp", "user")),
     # larger inputs, so that weir fires (and retracts) windows while reading, not only at the end
     ("big_sess_l3_p4", "session", dict(gap_ms=5000), 3000, 4, 30000, 400),
     ("big_tumb_l3_p1", "tumbling", dict(size_ms=10000), 3000, 1, 30000, 400),
@@ -429,11 +437,13 @@ def main():
         r.finish()
     with U.TempDir() as tmp:
         weir_hand_cases(r, tmp)
-        for i, (name, kind, params, late, par, *n) in enumerate(CONFIGS):
-            data = gen_input(random.Random(seed * 100 + i), *n)
-            r.check("weir: %s (%s %s lateness %dms parallelism %d)" % (name, kind, params, late, par),
+        for i, (name, kind, params, late, par, *more) in enumerate(CONFIGS):
+            data = gen_input(random.Random(seed * 100 + i), *more[:2])
+            key = more[2] if len(more) > 2 else ("user",)
+            r.check("weir: %s (%s %s lateness %dms parallelism %d key %s)" % (
+                        name, kind, params, late, par, ",".join(key)),
                     run_and_compare, tmp, name, data, kind=kind, params=params,
-                    lateness_ms=late, delay_ms=2000, parallelism=par)
+                    lateness_ms=late, delay_ms=2000, parallelism=par, key=key)
     r.finish()
 
 

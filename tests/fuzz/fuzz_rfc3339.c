@@ -7,7 +7,9 @@
  *       format -> parse unchanged;
  *   (2) an accepted strptime local time has in-range fields;
  *   (3) a zone that parses answers offset and local->UTC queries with
- *       offsets that round-trip (utc + offset_at(utc) == local).
+ *       offsets that round-trip (utc + offset_at(utc) == local);
+ *   (4) the first 8 bytes read as a double and as an int64 give, in every
+ *       unit, an error or an event time in years 0000..9999.
  * Build: meson setup BUILD -Dfuzz=true -Db_sanitize=address,undefined
  * -Db_lundef=false with CC=clang; run: BUILD/tests/fuzz/fuzz_rfc3339 -max_total_time=30. */
 #include <stdint.h>
@@ -15,6 +17,7 @@
 #include <string.h>
 
 #include "engine/error.h"
+#include "engine/event_time.h"
 #include "engine/strptime_local.h"
 #include "engine/time.h"
 #include "engine/tzfile.h"
@@ -30,6 +33,7 @@ static const char *const formats[] = {
     "%a, %d %b %Y %H:%M:%S %z", "%I:%M %p %D", "%Y-%j %T", "%Y%m%d%H%M%S", "%b %e %Y %%",
 };
 static weir_strptime_local *compiled[sizeof formats / sizeof formats[0]];
+static weir_event_time *extractors[4];
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *s = (const char *)data;
@@ -60,6 +64,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             CHECK(lt.second <= 59 && lt.millisecond <= 999);
         } else {
             CHECK(why != NULL);
+        }
+    }
+
+    if (size >= 8) { /* (4) */
+        double d;
+        int64_t i;
+        memcpy(&d, data, 8);
+        memcpy(&i, data, 8);
+        weir_value vals[2] = {weir_value_double(d), weir_value_int(i)};
+        for (int u = 0; u < 4; u++) {
+            if (!extractors[u])
+                extractors[u] = weir_event_time_new((weir_time_unit)u, NULL, NULL, NULL);
+            for (int k = 0; k < 2; k++) {
+                weir_fault fault;
+                if (weir_event_time_extract(extractors[u], &vals[k], &ms, &fault) == 0)
+                    CHECK(ms >= WEIR_TIME_VALID_MIN_MS && ms <= WEIR_TIME_VALID_MAX_MS);
+            }
         }
     }
 
