@@ -500,6 +500,11 @@ int weir_expr_eval(const weir_expr *e, const weir_value *record, weir_arena *a,
         *out = v ? *v : weir_value_null();
         return 0;
     }
+    case EXPR_SHAPE_PATH: {
+        const weir_value *v = weir_path_lookup(pc->u.path, record);
+        *out = v ? *v : weir_value_null();
+        return 0;
+    }
     default:
         return run(e, record, a, out, fault);
     }

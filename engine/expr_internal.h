@@ -89,7 +89,7 @@ typedef struct expr_insn {
 } expr_insn;
 
 /* Programs of one instruction, run without the stack. */
-enum { EXPR_SHAPE_GENERAL = 0, EXPR_SHAPE_CONST = 1, EXPR_SHAPE_FIELD = 2 };
+enum { EXPR_SHAPE_GENERAL = 0, EXPR_SHAPE_CONST = 1, EXPR_SHAPE_FIELD = 2, EXPR_SHAPE_PATH = 3 };
 
 struct weir_expr {
     expr_insn *code;         /* owned */

@@ -719,6 +719,8 @@ weir_expr *weir_expr_compile(const char *text, size_t len, const weir_expr_field
             e->shape = EXPR_SHAPE_CONST;
         else if (g.n == 2 && g.code[0].op == OP_FIELD)
             e->shape = EXPR_SHAPE_FIELD;
+        else if (g.n == 2 && g.code[0].op == OP_PATH)
+            e->shape = EXPR_SHAPE_PATH;
         if (p.nodes[root].kind == NK_PATH)
             e->only_path = p.nodes[root].path;
     }

@@ -168,7 +168,7 @@ const weir_value *weir_path_lookup(const weir_path *p, const weir_value *record)
                 return NULL;
             const weir_member *m = v->as.members, *found = NULL;
             for (uint32_t k = 0; k < v->len; k++) {
-                if (m[k].name_len == seg->name_len &&
+                if (m[k].name_len == seg->name_len && m[k].name[0] == seg->name[0] &&
                     memcmp(m[k].name, seg->name, seg->name_len) == 0) {
                     found = &m[k];
                     break; /* names are unique (value.h (2)) */

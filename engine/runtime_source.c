@@ -272,14 +272,21 @@ static void handle_line(source_ctx *c, const weir_line *line) {
             return;
         }
     }
-    const weir_value *field = node->u.source.time_field ? weir_path_lookup(node->u.source.time_field, &rec.value) : NULL;
-    if (weir_event_time_extract(node->u.source.event_time, field, &rec.event_time_ms, &c->fault) < 0) {
-        dead_letter(c, WEIR_DL_EVENT_TIME, c->fault.msg, NULL, line);
-        return;
-    }
     int64_t stamp_ms = c->watermark_ms; /* (2) */
     uint32_t p = line->partition < c->n_parts ? line->partition : 0;
-    if (rec.event_time_ms > c->part_max_et[p]) {
+    if (!node->u.source.event_time) {
+        /* No event time: nothing downstream is windowed (validation), so the
+         * record only passes through; it has no place in watermarks. */
+        rec.event_time_ms = 0;
+    } else {
+        const weir_value *field =
+            node->u.source.time_field ? weir_path_lookup(node->u.source.time_field, &rec.value) : NULL;
+        if (weir_event_time_extract(node->u.source.event_time, field, &rec.event_time_ms, &c->fault) < 0) {
+            dead_letter(c, WEIR_DL_EVENT_TIME, c->fault.msg, NULL, line);
+            return;
+        }
+    }
+    if (node->u.source.event_time && rec.event_time_ms > c->part_max_et[p]) {
         c->part_max_et[p] = rec.event_time_ms;
         int64_t wm = source_watermark(c, node->u.source.delay_ms);
         if (wm > c->watermark_ms)

@@ -4,16 +4,21 @@
  * A window operator keeps every window it holds in exactly one of two heaps: the
  * *fire* heap (windows not fired yet, by end) and the *purge* heap (fired
  * windows, by end; forgotten once end + allowed lateness <= watermark). A timer
- * is a weir_timer_node embedded in the window's entry; the heap stores
- * (time_ms, node) pairs in one array (times inline: comparisons touch no entry)
- * and writes each pair's position back into node->index, so a node can be
- * removed or re-keyed in O(log n) when sessions merge -- no lazy deletion, no
- * stale timers.
+ * is a weir_timer_node embedded in the window's entry. So that a node can be
+ * removed or re-keyed in O(log n) when sessions merge, the heap knows where
+ * each node sits -- but it keeps that knowledge in dense arrays of its own,
+ * not in the nodes: a node owns a *slot* number, pos[slot] is its position in
+ * items[] and owner[slot] the node. Sifting then writes only to the heap's
+ * arrays, never to the scattered entries (with millions of windows, writing
+ * an index back into every moved entry made each pop a chain of cache misses).
+ * Four children per node: four 16-byte items share a cache line and the tree
+ * is half as deep as a binary one.
  *
  * Invariants:
  *   (1) items[i].time_ms >= items[(i - 1) / 4].time_ms for every i > 0;
- *   (2) items[i].node->index == i and items[i].node->heap == the heap's id for
- *       every item; a node not in a heap has index == WEIR_TIMER_NONE;
+ *   (2) for every item i: pos[items[i].slot] == i, owner[items[i].slot]->slot
+ *       == items[i].slot and its heap == the heap's id; a node in no heap has
+ *       slot == WEIR_TIMER_NONE; free slots are chained through pos[];
  *   (3) a node is in at most one heap at a time.
  * Ties between equal times are not ordered: callers that need a deterministic
  * order sort what they pop (window.c sorts by end, then key hash, then key
@@ -29,28 +34,33 @@
 #define WEIR_TIMER_NONE UINT32_MAX
 
 typedef struct weir_timer_node {
-    uint32_t index;   /* position in its heap, WEIR_TIMER_NONE when in none (2) */
-    uint8_t heap;     /* id of the heap holding it (valid when index != NONE) */
+    uint32_t slot;    /* slot in its heap, WEIR_TIMER_NONE when in none (2) */
+    uint8_t heap;     /* id of the heap holding it (valid when slot != NONE) */
 } weir_timer_node;
 
 typedef struct weir_timer_item {
     int64_t time_ms;
-    weir_timer_node *node;  /* borrowed: embedded in its owner's entry */
+    uint32_t slot;
 } weir_timer_item;
 
 typedef struct weir_timer_heap {
-    weir_timer_item *items;  /* owned; n of cap in use */
+    weir_timer_item *items;   /* owned; n of them in use */
     size_t n, cap;
-    uint8_t id;              /* written into node->heap (2) */
+    uint32_t *pos;            /* owned, n_slots: position of a slot's item, or the
+                                 next free slot (2) */
+    weir_timer_node **owner;  /* owned array of borrowed nodes, n_slots */
+    uint32_t n_slots, cap_slots;
+    uint32_t free_slot;       /* head of the free-slot chain, or NONE */
+    uint8_t id;               /* written into node->heap (2) */
 } weir_timer_heap;
 
 /* Prepares an empty heap whose nodes will carry heap id `id`. */
 void weir_timer_heap_init(weir_timer_heap *h, uint8_t id);
-/* Frees the array; the nodes are not touched. */
+/* Frees the arrays; the nodes are not touched. */
 void weir_timer_heap_fini(weir_timer_heap *h);
 
 static inline void weir_timer_node_init(weir_timer_node *node) {
-    node->index = WEIR_TIMER_NONE;
+    node->slot = WEIR_TIMER_NONE;
     node->heap = 0;
 }
 
@@ -64,10 +74,15 @@ static inline weir_timer_node *weir_timer_heap_peek(const weir_timer_heap *h, in
     if (h->n == 0)
         return NULL;
     *time_ms = h->items[0].time_ms;
-    return h->items[0].node;
+    return h->owner[h->items[0].slot];
 }
 
-/* Removes node (which must be in h) from h; node->index becomes NONE. */
+/* The node at position i < h->n (any order; for walking all nodes). */
+static inline weir_timer_node *weir_timer_heap_at(const weir_timer_heap *h, size_t i) {
+    return h->owner[h->items[i].slot];
+}
+
+/* Removes node (which must be in h) from h; node->slot becomes NONE. */
 void weir_timer_heap_remove(weir_timer_heap *h, weir_timer_node *node);
 
 /* Removes and returns the node with the smallest time (NULL when empty). */
@@ -78,7 +93,7 @@ void weir_timer_heap_update(weir_timer_heap *h, weir_timer_node *node, int64_t t
 
 /* Whether node is currently in h. */
 static inline int weir_timer_heap_contains(const weir_timer_heap *h, const weir_timer_node *node) {
-    return node->index != WEIR_TIMER_NONE && node->heap == h->id;
+    return node->slot != WEIR_TIMER_NONE && node->heap == h->id;
 }
 
 #endif

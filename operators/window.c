@@ -345,6 +345,12 @@ static int window_prepare(const void *opp, const weir_record *rec, weir_arena *a
 
 /* ---------------------------------------------------------- worker half */
 
+static void set_name(weir_member *m, const char *name) {
+    m->name = name;
+    m->name_len = (uint32_t)strlen(name);
+    m->value = weir_value_null();
+}
+
 static void *state_new(const void *opp, uint32_t kg_first, uint32_t kg_last) {
     const weir_window_op *op = opp;
     weir_window_state *st = calloc(1, sizeof *st);
@@ -359,14 +365,30 @@ static void *state_new(const void *opp, uint32_t kg_first, uint32_t kg_last) {
     weir_timer_heap_init(&st->fire, WEIR_WINDOW_HEAP_FIRE);
     weir_timer_heap_init(&st->purge, WEIR_WINDOW_HEAP_PURGE);
     weir_aggregate_row_init(&st->row, &op->layout);
-    st->out_members = calloc(op->n_keys + 3 + op->n_aggs, sizeof *st->out_members);
+    st->out_members = calloc(op->n_keys + 2 + op->n_aggs, sizeof *st->out_members);
+    st->retract_members = calloc(op->n_keys + 3, sizeof *st->retract_members);
     st->agg_results = calloc(op->n_aggs ? op->n_aggs : 1, sizeof *st->agg_results);
-    if (!st->out_members || !st->agg_results) {
+    if (!st->out_members || !st->retract_members || !st->agg_results) {
         free(st->out_members);
+        free(st->retract_members);
         free(st->agg_results);
         weir_aggregate_row_fini(&st->row);
         free(st);
         return NULL;
+    }
+    /* Output member names never change: set them once. */
+    for (int r = 0; r < 2; r++) {
+        weir_member *m = r ? st->retract_members : st->out_members;
+        size_t n = 0;
+        for (size_t i = 0; i < op->n_keys; i++)
+            set_name(&m[n++], op->key_names[i]);
+        set_name(&m[n++], "window_start");
+        set_name(&m[n++], "window_end");
+        if (r)
+            set_name(&m[n++], "retracted");
+        else
+            for (size_t i = 0; i < op->n_aggs; i++)
+                set_name(&m[n++], op->agg_names[i]);
     }
     return st;
 }
@@ -387,7 +409,7 @@ static void state_free(void *stp) {
     weir_timer_heap *heaps[2] = {&st->fire, &st->purge};
     for (int h = 0; h < 2; h++)
         for (size_t i = 0; i < heaps[h]->n; i++)
-            free_entry(st, entry_of_node(heaps[h]->items[i].node));
+            free_entry(st, entry_of_node(weir_timer_heap_at(heaps[h], i)));
     if (st->op->kind == WEIR_WINDOW_SESSION)
         weir_session_free_keys(st);
     weir_timer_heap_fini(&st->fire);
@@ -396,6 +418,7 @@ static void state_free(void *stp) {
     weir_window_table_slab_fini(&st->slab);
     weir_aggregate_row_fini(&st->row);
     free(st->out_members);
+    free(st->retract_members);
     free(st->agg_results);
     free(st->batch);
     free(st->due);
@@ -407,50 +430,43 @@ static size_t state_size(const void *stp) {
     return st ? st->n_entries : 0;
 }
 
-static inline weir_member member(const char *name, weir_value v) {
-    weir_member m;
-    m.name = name;
-    m.name_len = (uint32_t)strlen(name);
-    m.value = v;
-    return m;
-}
-
-/* Key fields and bounds into st->out_members; returns the count written. */
-static size_t put_head(weir_window_state *st, const weir_value *key_values, int64_t start_ms,
-                       int64_t end_ms) {
-    const weir_window_op *op = st->op;
+/* Key values and bounds into the first members of m; returns the count. */
+static size_t put_head(const weir_window_state *st, weir_member *m, const weir_value *key_values,
+                       int64_t start_ms, int64_t end_ms) {
     size_t n = 0;
-    for (size_t i = 0; i < op->n_keys; i++)
-        st->out_members[n++] = member(op->key_names[i], key_values[i]);
-    st->out_members[n++] = member("window_start", weir_value_int(start_ms));
-    st->out_members[n++] = member("window_end", weir_value_int(end_ms));
+    for (size_t i = 0; i < st->op->n_keys; i++)
+        m[n++].value = key_values[i];
+    m[n++].value = weir_value_int(start_ms);
+    m[n++].value = weir_value_int(end_ms);
     return n;
 }
 
-static void emit_object(weir_window_state *st, size_t n_members, int64_t end_ms,
+static void emit_object(weir_member *m, size_t n_members, int64_t end_ms,
                         const weir_emitter *out) {
     weir_value obj = {0};
     obj.type = WEIR_OBJECT;
     obj.len = (uint32_t)n_members;
-    obj.as.members = st->out_members;
+    obj.as.members = m;
     out->result(out->ctx, &obj, end_ms == INT64_MIN ? end_ms : end_ms - 1);
 }
 
 void weir_window_emit_result(weir_window_state *st, const weir_window_entry *e,
                              const weir_emitter *out) {
     const weir_window_op *op = st->op;
-    size_t n = put_head(st, e->key_values, e->id.start_ms, e->id.end_ms);
+    weir_member *m = st->out_members;
+    size_t n = put_head(st, m, e->key_values, e->id.start_ms, e->id.end_ms);
     weir_aggregate_block_results(&op->layout, e->acc, st->agg_results);
     for (size_t i = 0; i < op->n_aggs; i++)
-        st->out_members[n++] = member(op->agg_names[i], st->agg_results[i]);
-    emit_object(st, n, e->id.end_ms, out);
+        m[n++].value = st->agg_results[i];
+    emit_object(m, n, e->id.end_ms, out);
 }
 
 void weir_window_emit_retraction(weir_window_state *st, const weir_value *key_values,
                                  int64_t start_ms, int64_t end_ms, const weir_emitter *out) {
-    size_t n = put_head(st, key_values, start_ms, end_ms);
-    st->out_members[n++] = member("retracted", weir_value_bool(true));
-    emit_object(st, n, end_ms, out);
+    weir_member *m = st->retract_members;
+    size_t n = put_head(st, m, key_values, start_ms, end_ms);
+    m[n++].value = weir_value_bool(true);
+    emit_object(m, n, end_ms, out);
 }
 
 void weir_window_batch_push(weir_window_state *st, weir_window_entry *e) {
@@ -607,15 +623,18 @@ static void advance(void *stp, int64_t watermark_ms, const weir_emitter *out) {
     }
     if (st->n_due > 1)
         qsort(st->due, st->n_due, sizeof *st->due, due_order);
+    int64_t lateness = st->op->allowed_lateness_ms;
     for (size_t i = 0; i < st->n_due; i++) {
         weir_window_entry *e = st->due[i].entry;
-        weir_timer_heap_push(&st->purge, &e->timer, e->id.end_ms);
         e->fired = 1;
         weir_window_emit_result(st, e, out);
+        if (weir_window_assign_add_sat(e->id.end_ms, lateness) <= wm)
+            forget(st, e); /* past its lateness already (always with none): no purge timer */
+        else
+            weir_timer_heap_push(&st->purge, &e->timer, e->id.end_ms);
     }
     st->n_due = 0;
     /* Forget: everything past its allowed lateness (purge is ordered by end). */
-    int64_t lateness = st->op->allowed_lateness_ms;
     while ((node = weir_timer_heap_peek(&st->purge, &t)) &&
            weir_window_assign_add_sat(t, lateness) <= wm) {
         weir_timer_heap_pop(&st->purge);

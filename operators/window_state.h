@@ -69,7 +69,8 @@ typedef struct weir_window_state {
     weir_timer_heap fire, purge;    /* (1) */
     size_t n_entries;
     weir_aggregate_row row;         /* the record being processed */
-    weir_member *out_members;       /* owned scratch: n_keys + 2 + max(n_aggs, 1) */
+    weir_member *out_members;       /* owned: a result's members, names preset */
+    weir_member *retract_members;   /* owned: a retraction's members, names preset */
     weir_value *agg_results;        /* owned scratch: n_aggs */
     weir_window_entry **batch;      /* owned scratch: sessions merged by one record */
     size_t n_batch, cap_batch;

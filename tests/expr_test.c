@@ -458,6 +458,31 @@ Test(expr, deep_programs_use_a_stack_in_the_arena) {
     cr_expect_str_eq(got, "false");
 }
 
+Test(expr, names_and_strings_of_every_length_compare_exactly) {
+    /* Field names and strings of 1..20 bytes that differ in one byte only, at
+     * the start, the middle or the end (the comparison reads words). */
+    for (int len = 1; len <= 20; len++) {
+        for (int at = 0; at < len; at++) {
+            char name_a[32], name_b[32];
+            memset(name_a, 'k', (size_t)len);
+            memcpy(name_b, name_a, (size_t)len);
+            name_b[at] = 'q';
+            name_a[len] = name_b[len] = '\0';
+            char rec[256], text[128], got[64];
+            snprintf(rec, sizeof rec, "{\"%s\":\"%s\",\"%s\":2}", name_b, name_b, name_a);
+            snprintf(text, sizeof text, "%s", name_a);
+            eval_to(text, rec, got, sizeof got);
+            cr_expect_str_eq(got, "2", "field %s", name_a);
+            snprintf(text, sizeof text, "%s == '%s'", name_b, name_a);
+            eval_to(text, rec, got, sizeof got);
+            cr_expect_str_eq(got, "false", "%s", text);
+            snprintf(text, sizeof text, "%s == '%s'", name_b, name_b);
+            eval_to(text, rec, got, sizeof got);
+            cr_expect_str_eq(got, "true", "%s", text);
+        }
+    }
+}
+
 Test(expr, evaluation_allocates_nothing_in_the_arena_for_plain_operators) {
     const char *text = "amount > 10 && country != 'XX' && price * qty > 1.0 || -i < 0";
     weir_arena a;

@@ -42,8 +42,8 @@ static void *produce(void *arg) {
 
 Test(ring, two_threads_pass_every_item_in_order_with_blocking_waits) {
     pair p;
-    p.n = 200000;
-    cr_assert_eq(weir_ring_init(&p.ring, 8), 0);
+    p.n = 100000;
+    cr_assert_eq(weir_ring_init(&p.ring, 64), 0);
     weir_waiter_init(&p.producer);
     weir_waiter_init(&p.consumer);
     pthread_t t;
