@@ -20,7 +20,10 @@
  *       other inputs, as they stood just before the record); `advance` is called
  *       with a watermark that never decreases;
  *   (4) a record that fails any expression or aggregate changes no window
- *       (SPEC §3): `prepare` detects every type error, so `process` cannot fail.
+ *       (SPEC §3): `prepare` detects every type error, so `process` cannot fail;
+ *   (5) the runtime keeps everything a record points to (its values, strings
+ *       and raw bytes) alive as long as the arena given to `prepare`, so a
+ *       keyed record may borrow from the record instead of copying it.
  * Thread: see each function. */
 #ifndef WEIR_ENGINE_OPERATOR_H
 #define WEIR_ENGINE_OPERATOR_H

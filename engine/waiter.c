@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SPIN_ROUNDS 4000
+#define SPIN_ROUNDS 256
 
 void weir_waiter_init(weir_waiter *w) {
     atomic_init(&w->epoch, 0);

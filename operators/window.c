@@ -30,7 +30,8 @@
  * Invariants: those of window_state.h (1)-(4), and
  *   (5) prepare never mutates the operator (several source threads call it);
  *       its only scratch is a per-thread canonical-encoding buffer;
- *   (6) everything a weir_keyed_record points to lives in prepare's arena.
+ *   (6) everything a weir_keyed_record points to lives in prepare's arena or is
+ *       borrowed from the record, which the runtime keeps as long (operator.h (5)).
  * Output objects are built in per-state scratch arrays and borrowed to the
  * emitter for the call: no allocation per emitted record.
  * Known limits: durations are capped at WINDOW_MAX_DURATION_MS and a sliding
@@ -277,7 +278,7 @@ static int window_prepare(const void *opp, const weir_record *rec, weir_arena *a
     weir_value *keys = weir_arena_alloc(a, (op->n_keys ? op->n_keys : 1) * sizeof *keys);
     for (size_t i = 0; i < op->n_keys; i++) {
         const weir_value *v = weir_path_lookup(op->key_paths[i], &rec->value);
-        keys[i] = v ? weir_value_copy_arena(v, a) : weir_value_null(); /* (6) */
+        keys[i] = v ? *v : weir_value_null(); /* (6): borrowed, see operator.h (5) */
     }
     weir_value *inputs = weir_arena_alloc(a, (op->n_aggs ? op->n_aggs : 1) * sizeof *inputs);
     for (size_t i = 0; i < op->n_aggs; i++) {
@@ -314,7 +315,7 @@ static int window_prepare(const void *opp, const weir_record *rec, weir_arena *a
             if (rc != 0)
                 return rc;
         }
-        inputs[i] = same != i ? v : weir_value_copy_arena(&v, a); /* (6) */
+        inputs[i] = v; /* (6): borrowed, see operator.h (5) */
     }
     weir_buf *b = scratch();
     weir_buf_clear(b);
@@ -334,12 +335,7 @@ static int window_prepare(const void *opp, const weir_record *rec, weir_arena *a
     out->n_inputs = (uint32_t)op->n_aggs;
     out->inputs = inputs;
     out->event_time_ms = rec->event_time_ms;
-    out->origin = rec->origin;
-    if (rec->origin.raw && rec->origin.raw_len) {
-        char *raw = weir_arena_alloc(a, rec->origin.raw_len);
-        memcpy(raw, rec->origin.raw, rec->origin.raw_len);
-        out->origin.raw = raw; /* (6) */
-    }
+    out->origin = rec->origin; /* (6): borrowed, see operator.h (5) */
     return 0;
 }
 

@@ -48,7 +48,10 @@ static void eval_to(const char *text, const char *rec_json, char *out, size_t si
     diags d = {0};
     weir_expr *e = weir_expr_compile(text, strlen(text), NULL, collect, &d);
     if (!e) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-truncation" /* a cut message is fine here */
         snprintf(out, size, "COMPILE:%s", d.n ? d.msg[0] : "?");
+#pragma GCC diagnostic pop
         weir_arena_fini(&a);
         return;
     }
