@@ -3,10 +3,10 @@
  * session_test.c.
  *
  * A harness owns one operator and one worker state. h_rec() decodes a JSON
- * record into a source arena, prepares it into a separate batch arena, drops
- * the source arena (so a keyed record that borrowed from it would fail under
- * ASan), processes it against an explicit watermark and resets the batch arena
- * (so state that borrowed from the batch would fail too). The emitter collects
+ * record into the batch arena -- as the runtime does, where a record and its
+ * keyed record live in one generation (engine/operator.h (5)) --, prepares it,
+ * processes it against an explicit watermark and then frees the batch arena
+ * (so state that borrowed from the batch fails under ASan). The emitter collects
  * every output as a line: a result or retraction as its JSON, a late record as
  * "late t=T wm=W deadline=D raw=RAW". h_take() returns the lines since the last
  * call joined by '\n' (or "" when none), so a test asserts exact output. Every
@@ -170,24 +170,25 @@ static inline void h_free(harness *h) {
  * prepare's result; fault receives its message. */
 static inline int h_prepare(harness *h, const char *json, int64_t t_ms, weir_keyed_record *out,
                      weir_fault *fault) {
-    weir_arena src;
-    weir_arena_init(&src, 1024);
-    /* The raw bytes live in the source arena too, as a source would keep them. */
+    /* The raw bytes live in the batch arena too, as a source's generation keeps them. */
     size_t len = strlen(json);
-    char *raw = weir_arena_strndup(&src, json, len);
+    char *raw = weir_arena_strndup(&h->batch, json, len);
     weir_record rec = {0};
     weir_json_error jerr = {0};
-    cr_assert_eq(weir_json_decode_object(raw, len, &src, &rec.value, &jerr), 0,
+    cr_assert_eq(weir_json_decode_object(raw, len, &h->batch, &rec.value, &jerr), 0,
                  "bad test record %s: %s", json, jerr.msg);
     rec.event_time_ms = t_ms;
     rec.origin.raw = raw;
     rec.origin.raw_len = (uint32_t)len;
     rec.origin.offset = 42;
-    int rc = weir_window_vt.prepare(h->op, &rec, &h->batch, out, fault);
-    /* Scribble over and free the source: the keyed record must not need it. */
-    memset(raw, 'X', len);
-    weir_arena_fini(&src);
-    return rc;
+    return weir_window_vt.prepare(h->op, &rec, &h->batch, out, fault);
+}
+
+/* Frees everything the batch arena handed out (ASan then catches state that
+ * borrowed from a batch) and starts a new one. */
+static inline void h_scribble_batch(harness *h) {
+    weir_arena_fini(&h->batch);
+    weir_arena_init(&h->batch, 4096);
 }
 
 /* Processes record json at event time t_ms judged against watermark wm_ms. */
@@ -197,7 +198,7 @@ static inline void h_rec(harness *h, const char *json, int64_t t_ms, int64_t wm_
     int rc = h_prepare(h, json, t_ms, &kr, &fault);
     cr_assert_eq(rc, 0, "prepare failed for %s: %s", json, fault.msg);
     weir_window_vt.process(h->st, &kr, wm_ms, &h->em);
-    weir_arena_reset(&h->batch);
+    h_scribble_batch(h); /* freed: state that borrowed from the batch fails under ASan */
 }
 
 /* The operator's watermark rises to wm_ms. */
