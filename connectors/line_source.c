@@ -222,9 +222,32 @@ static void source_free(void *arg) {
     free(s);
 }
 
+static int64_t position(const void *arg, uint32_t partition) {
+    const weir_line_source *s = arg;
+    (void)partition;
+    return s->base_offset + (int64_t)s->start;
+}
+
+static int seek_to(void *arg, uint32_t partition, int64_t next_offset, weir_error *err) {
+    weir_line_source *s = arg;
+    (void)partition;
+    if (s->is_stdin)
+        return weir_error_set(err, WEIR_EINVAL, "stdin cannot resume from a checkpoint");
+    if (next_offset < 0 || lseek(s->fd, next_offset, SEEK_SET) < 0)
+        return weir_error_sys(err, WEIR_EIO, errno, "cannot seek %s to offset %lld", s->path,
+                              (long long)next_offset);
+    s->base_offset = next_offset;
+    s->start = s->end = 0;
+    s->eof = false;
+    s->at_start = next_offset == 0; /* a BOM only at the very start */
+    return 0;
+}
+
 const weir_source_vt weir_line_source_vt = {
     .next_chunk = next_chunk,
     .wait = wait_input,
     .n_partitions = n_partitions,
     .free = source_free,
+    .position = position,
+    .seek = seek_to,
 };

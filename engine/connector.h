@@ -51,6 +51,13 @@ typedef struct weir_source_vt {
     /* Number of partitions (1 for a file or stdin). */
     uint32_t (*n_partitions)(const void *src);
     void (*free)(void *src);
+    /* Offset in partition where reading resumes: just past the last line
+     * handed out. Valid between next_chunk calls (checkpoints, SPEC §5). */
+    int64_t (*position)(const void *src, uint32_t partition);
+    /* Makes the next chunk of partition start at next_offset (a position()
+     * from a checkpoint). Returns 0, or a negative error with err set (the
+     * input cannot seek, e.g. stdin). Called before the first next_chunk. */
+    int (*seek)(void *src, uint32_t partition, int64_t next_offset, weir_error *err);
 } weir_source_vt;
 
 typedef struct weir_sink_vt {

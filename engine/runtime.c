@@ -12,6 +12,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine/key_group.h"
 #include "engine/log.h"
@@ -73,6 +74,169 @@ void weir_rt_push(weir_ring *ring, void *item, weir_waiter *self, weir_waiter *c
     weir_waiter_wake(consumer);
 }
 
+void weir_rt_ack(weir_rt *rt, uint64_t id, const weir_error *err) {
+    pthread_mutex_lock(&rt->ckpt_mutex);
+    if (rt->in_flight == id) {
+        rt->acks++;
+        if (err && !rt->ack_failed) {
+            rt->ack_failed = true;
+            rt->ack_error = *err;
+        }
+    }
+    pthread_mutex_unlock(&rt->ckpt_mutex);
+    weir_waiter_wake(&rt->coordinator_waiter);
+}
+
+void weir_rt_position_copy(weir_source_position *dst, const weir_source_position *src) {
+    if (dst->n_partitions < src->n_partitions || !dst->partitions) {
+        free(dst->partitions);
+        dst->partitions = calloc(src->n_partitions ? src->n_partitions : 1, sizeof *dst->partitions);
+        if (!dst->partitions)
+            abort();
+    }
+    dst->n_partitions = src->n_partitions;
+    memcpy(dst->partitions, src->partitions, src->n_partitions * sizeof *src->partitions);
+    dst->watermark_ms = src->watermark_ms;
+    dst->finished = src->finished;
+}
+
+static int64_t monotonic_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The checkpoint coordinator (runtime.h: checkpoints; Flink's
+ * CheckpointCoordinator): triggers checkpoint N every interval, collects the
+ * acknowledgements of every source, worker and the sink thread, and commits
+ * or aborts N. Three failures in a row fail the job (SPEC §2 timeout). */
+void *weir_rt_coordinator_main(void *arg) {
+    weir_rt *rt = arg;
+    const weir_checkpoint_hooks *h = rt->hooks;
+    uint64_t id = h->first_id;
+    uint32_t expected = rt->n_sources + rt->n_workers + 1;
+    int failures_in_a_row = 0;
+    int64_t next_ms = monotonic_ms() + h->interval_ms;
+    for (;;) {
+        uint32_t seen = weir_waiter_epoch(&rt->coordinator_waiter);
+        if (atomic_load(&rt->job_ending) || atomic_load(&rt->failed) || weir_rt_stop_requested() ||
+            atomic_load(&rt->sources_running) == 0)
+            break;
+        int64_t now = monotonic_ms();
+        if (now < next_ms) {
+            weir_waiter_wait(&rt->coordinator_waiter, seen, (int)(next_ms - now > 200 ? 200 : next_ms - now));
+            continue;
+        }
+        weir_error err = {0};
+        int64_t t0 = monotonic_ms();
+        bool ok = h->begin(h->ctx, id, &err) == 0;
+        if (ok) {
+            pthread_mutex_lock(&rt->ckpt_mutex);
+            rt->in_flight = id;
+            rt->acks = 0;
+            rt->ack_failed = false;
+            pthread_mutex_unlock(&rt->ckpt_mutex);
+            atomic_store(&rt->ckpt_requested, id);
+            for (uint32_t s = 0; s < rt->n_sources; s++)
+                weir_waiter_wake(&rt->sources[s].waiter);
+            for (;;) {
+                uint32_t seen2 = weir_waiter_epoch(&rt->coordinator_waiter);
+                pthread_mutex_lock(&rt->ckpt_mutex);
+                bool done = rt->acks >= expected || rt->ack_failed;
+                if (rt->ack_failed)
+                    err = rt->ack_error;
+                pthread_mutex_unlock(&rt->ckpt_mutex);
+                if (done)
+                    break;
+                if (monotonic_ms() - t0 > h->timeout_ms) {
+                    weir_error_set(&err, WEIR_EIO, "checkpoint %llu timed out after %lld ms",
+                                   (unsigned long long)id, (long long)h->timeout_ms);
+                    rt->ack_failed = true;
+                    break;
+                }
+                if (atomic_load(&rt->failed) || weir_rt_stop_requested() || atomic_load(&rt->job_ending)) {
+                    weir_error_set(&err, WEIR_EINTR, "checkpoint %llu interrupted: the job is ending",
+                                   (unsigned long long)id);
+                    rt->ack_failed = true;
+                    break;
+                }
+                weir_waiter_wait(&rt->coordinator_waiter, seen2, 100);
+            }
+            pthread_mutex_lock(&rt->ckpt_mutex);
+            ok = !rt->ack_failed;
+            weir_checkpoint_report report = {
+                .checkpoint_id = id,
+                .sources = rt->ckpt_sources,
+                .n_sources = rt->n_sources,
+                .sink_bytes = rt->ckpt_sink_bytes,
+                .n_sinks = rt->n_sinks,
+            };
+            rt->in_flight = 0;
+            pthread_mutex_unlock(&rt->ckpt_mutex);
+            if (ok && h->commit(h->ctx, &report, &err) < 0)
+                ok = false;
+        }
+        if (ok) {
+            failures_in_a_row = 0;
+            rt->stats.checkpoints_completed++;
+        } else {
+            if (h->abort)
+                h->abort(h->ctx, id);
+            rt->stats.checkpoints_failed++;
+            if (err.code != WEIR_EINTR) {
+                weir_log(WEIR_LOG_WARN, rt->g->job_name, "checkpoint %llu failed: %s", (unsigned long long)id,
+                         err.msg);
+                if (++failures_in_a_row >= 3) {
+                    weir_error_set(&err, WEIR_EIO, "3 checkpoints failed in a row; last: %.200s", err.msg);
+                    weir_rt_fail(rt, &err);
+                }
+            }
+        }
+        id++;
+        next_ms = monotonic_ms() + h->interval_ms;
+    }
+    rt->next_checkpoint_id = id;
+    return NULL;
+}
+
+/* The final checkpoint, with every thread joined: no barrier needed. */
+static int final_checkpoint(weir_rt *rt, weir_error *err) {
+    const weir_checkpoint_hooks *h = rt->hooks;
+    uint64_t id = rt->has_coordinator ? rt->next_checkpoint_id : h->first_id;
+    if (h->begin(h->ctx, id, err) < 0)
+        return err->code ? err->code : WEIR_EIO;
+    for (uint32_t w = 0; w < rt->n_workers; w++) {
+        if (h->snapshot_worker && h->snapshot_worker(h->ctx, id, w, rt->workers[w].states, err) < 0) {
+            if (h->abort)
+                h->abort(h->ctx, id);
+            return err->code ? err->code : WEIR_EIO;
+        }
+    }
+    weir_source_position *positions = calloc(rt->n_sources, sizeof *positions);
+    if (!positions)
+        return weir_error_set(err, WEIR_ENOMEM, "out of memory");
+    bool finished = true;
+    for (uint32_t s = 0; s < rt->n_sources; s++) {
+        positions[s] = rt->sources[s].final_position;
+        if (!rt->sources[s].ended)
+            finished = false;
+    }
+    weir_checkpoint_report report = {
+        .checkpoint_id = id,
+        .final_checkpoint = true,
+        .finished = finished,
+        .sources = positions,
+        .n_sources = rt->n_sources,
+        .sink_bytes = rt->sink_bytes,
+        .n_sinks = rt->n_sinks,
+    };
+    int rc = h->commit(h->ctx, &report, err);
+    free(positions);
+    if (rc < 0 && h->abort)
+        h->abort(h->ctx, id);
+    return rc;
+}
+
 void weir_rt_generation_release(weir_generation *gen) {
     if (atomic_fetch_sub(&gen->refs, 1) != 1)
         return;
@@ -105,8 +269,12 @@ static int setup(weir_rt *rt, const weir_graph *g, weir_error *err) {
     memset(rt, 0, sizeof *rt);
     rt->g = g;
     rt->n_workers = g->parallelism ? g->parallelism : 1;
+    rt->hooks = g->checkpoints;
     pthread_mutex_init(&rt->err_mutex, NULL);
+    pthread_mutex_init(&rt->ckpt_mutex, NULL);
     weir_waiter_init(&rt->sink_waiter);
+    weir_waiter_init(&rt->coordinator_waiter);
+    atomic_init(&rt->ckpt_requested, 0);
     rt->node_sink = malloc(g->n_nodes * sizeof *rt->node_sink);
     rt->node_keyed = malloc(g->n_nodes * sizeof *rt->node_keyed);
     rt->source_node = malloc(g->n_nodes * sizeof *rt->source_node);
@@ -127,6 +295,14 @@ static int setup(weir_rt *rt, const weir_graph *g, weir_error *err) {
         return weir_error_set(err, WEIR_EINVAL, "runtime: a job needs 1 to 64 sources, has %u", rt->n_sources);
     if (rt->n_keyed == 0)
         rt->n_workers = 0; /* nothing keyed: no worker threads */
+    atomic_init(&rt->sources_running, (int)rt->n_sources);
+    rt->sink_bytes = calloc(rt->n_sinks + 1, sizeof *rt->sink_bytes);
+    rt->ckpt_sink_bytes = calloc(rt->n_sinks + 1, sizeof *rt->ckpt_sink_bytes);
+    rt->ckpt_sources = calloc(rt->n_sources, sizeof *rt->ckpt_sources);
+    if (!rt->sink_bytes || !rt->ckpt_sink_bytes || !rt->ckpt_sources)
+        return weir_error_set(err, WEIR_ENOMEM, "runtime: out of memory");
+    if (g->sink_initial_bytes)
+        memcpy(rt->sink_bytes, g->sink_initial_bytes, (rt->n_sinks + 1) * sizeof *rt->sink_bytes);
     bool *visited = calloc(g->n_nodes, sizeof *visited);
     bool *upstream = calloc(g->n_nodes, sizeof *upstream);
     if (!visited || !upstream)
@@ -190,6 +366,11 @@ static int setup(weir_rt *rt, const weir_graph *g, weir_error *err) {
             wk->states[k] = kn->u.keyed.vt->state_new(kn->u.keyed.op, first, next - 1);
             if (!wk->states[k])
                 return weir_error_set(err, WEIR_ENOMEM, "runtime: out of memory for window state");
+        }
+        if (rt->hooks && rt->hooks->restore_worker) {
+            int rc = rt->hooks->restore_worker(rt->hooks->ctx, w, first, next - 1, wk->states, err);
+            if (rc < 0)
+                return rc;
         }
     }
     return 0;
@@ -256,6 +437,8 @@ static void teardown(weir_rt *rt) {
         free(rt->keyed[k].sources);
         free(rt->keyed[k].sinks);
     }
+    for (uint32_t s = 0; s < rt->n_sources && rt->sources; s++)
+        free(rt->sources[s].final_position.partitions);
     free(rt->sources);
     free(rt->workers);
     free(rt->to_worker);
@@ -266,8 +449,15 @@ static void teardown(weir_rt *rt) {
     free(rt->source_node);
     free(rt->sink_node);
     free(rt->keyed);
+    for (uint32_t s = 0; s < rt->n_sources && rt->ckpt_sources; s++)
+        free(rt->ckpt_sources[s].partitions);
+    free(rt->ckpt_sources);
+    free(rt->ckpt_sink_bytes);
+    free(rt->sink_bytes);
     weir_waiter_fini(&rt->sink_waiter);
+    weir_waiter_fini(&rt->coordinator_waiter);
     pthread_mutex_destroy(&rt->err_mutex);
+    pthread_mutex_destroy(&rt->ckpt_mutex);
 }
 
 int weir_runtime_run(const weir_graph *g, weir_run_stats *stats, weir_error *err) {
@@ -287,11 +477,26 @@ int weir_runtime_run(const weir_graph *g, weir_run_stats *stats, weir_error *err
         pthread_create(&rt->workers[w].thread, NULL, weir_rt_worker_main, &rt->workers[w]);
     for (uint32_t s = 0; s < rt->n_sources; s++)
         pthread_create(&rt->sources[s].thread, NULL, weir_rt_source_main, &rt->sources[s]);
+    if (rt->hooks && rt->hooks->interval_ms > 0) {
+        rt->has_coordinator = true;
+        pthread_create(&rt->coordinator, NULL, weir_rt_coordinator_main, rt);
+    }
     for (uint32_t s = 0; s < rt->n_sources; s++)
         pthread_join(rt->sources[s].thread, NULL);
+    atomic_store(&rt->job_ending, 1);
+    weir_waiter_wake(&rt->coordinator_waiter);
     for (uint32_t w = 0; w < rt->n_workers; w++)
         pthread_join(rt->workers[w].thread, NULL);
     pthread_join(rt->sink_thread, NULL);
+    if (rt->has_coordinator)
+        pthread_join(rt->coordinator, NULL);
+    if (rt->hooks && !atomic_load(&rt->failed)) {
+        weir_error ferr = {0};
+        if (final_checkpoint(rt, &ferr) < 0)
+            weir_rt_fail(rt, &ferr);
+        else
+            rt->stats.checkpoints_completed++;
+    }
     for (uint32_t s = 0; s < rt->n_sources; s++) {
         rt->stats.records_in += rt->sources[s].records_in;
         rt->stats.bytes_in += rt->sources[s].bytes_in;

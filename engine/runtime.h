@@ -80,6 +80,77 @@ typedef struct weir_node {
     } u;
 } weir_node;
 
+/* ------------------------------------------------------------ checkpoints
+ * Aligned-barrier checkpoints (DESIGN §4, SPEC §5). The runtime decides WHEN
+ * and makes the cut consistent; the hooks (jobs/ wires them to state/) decide
+ * WHERE state goes. Checkpoint N:
+ *   coordinator: begin(N) -> asks every source for barrier N
+ *   source:      at its next chunk boundary records its position and
+ *                watermark, and sends barrier N after its last batch to every
+ *                worker and to the sink thread
+ *   worker:      holds each input channel that delivered barrier N until all
+ *                have (alignment), then snapshot_worker(N) (the state of all
+ *                its keyed operators, made durable), then forwards N
+ *   sink thread: aligns N across all its inputs, writes and fsyncs every sink,
+ *                records their lengths
+ *   coordinator: when sources, workers and sink have acknowledged N:
+ *                commit(report) -- the checkpoint is complete once commit
+ *                returns 0; on timeout or error: abort(N).
+ * After the job ended or stopped, one final checkpoint is taken with every
+ * thread joined (no barrier needed): report.final_checkpoint is set, and
+ * report.finished when every input ended (SPEC §5: "a final checkpoint marks
+ * the job finished"). */
+
+typedef struct weir_partition_position {
+    int64_t next_offset;          /* where reading resumes (source position()) */
+    int64_t max_event_time_ms;    /* WEIR_TIME_MIN: no record yet */
+    bool finished;                /* end of this partition was reached */
+} weir_partition_position;
+
+typedef struct weir_source_position {
+    weir_partition_position *partitions;   /* [n_partitions] */
+    uint32_t n_partitions;
+    int64_t watermark_ms;
+    bool finished;                         /* every partition ended */
+} weir_source_position;
+
+typedef struct weir_checkpoint_report {
+    uint64_t checkpoint_id;
+    bool final_checkpoint;        /* taken after the run ended or stopped */
+    bool finished;                /* every input ended: the job is done */
+    const weir_source_position *sources;   /* [n_sources], graph order of source nodes */
+    size_t n_sources;
+    const int64_t *sink_bytes;    /* [n_sinks + 1]: bytes in each sink (graph order of
+                                     sink nodes), the dead-letter output last */
+    size_t n_sinks;
+} weir_checkpoint_report;
+
+typedef struct weir_checkpoint_hooks {
+    void *ctx;
+    int64_t interval_ms;          /* 0: only the final checkpoint */
+    int64_t timeout_ms;           /* a checkpoint not complete by then is aborted */
+    uint64_t first_id;            /* id of this run's first checkpoint */
+    /* Coordinator thread. Prepares checkpoint id (e.g. its directory). */
+    int (*begin)(void *ctx, uint64_t id, weir_error *err);
+    /* Worker thread (or the main thread for the final checkpoint). states[k] is
+     * the worker's state of the k-th keyed node (graph order); writes and makes
+     * durable everything changed since the previous snapshot. */
+    int (*snapshot_worker)(void *ctx, uint64_t id, uint32_t worker, void *const *states, weir_error *err);
+    /* Coordinator (or main) thread: makes checkpoint id complete. */
+    int (*commit)(void *ctx, const weir_checkpoint_report *report, weir_error *err);
+    /* Coordinator thread: forgets a checkpoint that will not complete. */
+    void (*abort)(void *ctx, uint64_t id);
+    /* Setup, before threads start: loads worker's restored state into states
+     * (key groups [kg_first, kg_last]). NULL when starting fresh. */
+    int (*restore_worker)(void *ctx, uint32_t worker, uint32_t kg_first, uint32_t kg_last,
+                          void *const *states, weir_error *err);
+    /* Restored source positions [n_sources] (graph order), or NULL: fresh. */
+    const weir_source_position *restore_sources;
+    /* Restored operator watermark per keyed node (graph order), used with
+     * restore_worker; NULL: fresh. */
+    const int64_t *restore_keyed_watermarks_ms;
+} weir_checkpoint_hooks;
+
 typedef struct weir_graph {
     const char *job_name;
     weir_node *nodes;           /* borrowed; sources first is not required */
@@ -88,6 +159,9 @@ typedef struct weir_graph {
     uint32_t max_parallelism;   /* key groups */
     const weir_sink_vt *dead_letter_vt;   /* the dead-letter output */
     void *dead_letter_io;
+    const weir_checkpoint_hooks *checkpoints; /* NULL: no checkpoints */
+    const int64_t *sink_initial_bytes;    /* [n_sinks + 1] bytes already in each sink
+                                             (restored length), or NULL: all 0 */
 } weir_graph;
 
 /* Counts a finished run reports (logged by the CLI, and metrics later). */
@@ -97,6 +171,8 @@ typedef struct weir_run_stats {
     uint64_t dead_letters[5];            /* by weir_dead_letter_reason */
     uint64_t bytes_in;
     bool stopped;                        /* ended by a stop request, not end of input */
+    uint64_t checkpoints_completed;
+    uint64_t checkpoints_failed;
 } weir_run_stats;
 
 /* Runs graph until all input ended or a stop was requested. Returns 0 (stats

@@ -36,7 +36,10 @@
 #include "engine/runtime.h"
 #include "engine/waiter.h"
 
-enum { WEIR_BATCH_DATA = 0, WEIR_BATCH_END = 1, WEIR_BATCH_STOP = 2 };
+/* Batch kinds. END raises the channel's watermark to +infinity but keeps the
+ * channel open (a finished source still forwards checkpoint barriers); STOP
+ * and CLOSE end the channel, STOP without firing anything (SPEC §5). */
+enum { WEIR_BATCH_DATA = 0, WEIR_BATCH_END = 1, WEIR_BATCH_STOP = 2, WEIR_BATCH_CLOSE = 3, WEIR_BATCH_BARRIER = 4 };
 
 typedef struct weir_generation {
     atomic_int refs;              /* (2) */
@@ -54,6 +57,7 @@ typedef struct weir_keyed_entry {
 
 typedef struct weir_work_batch {
     int kind;                     /* WEIR_BATCH_* */
+    uint64_t checkpoint_id;       /* BARRIER */
     int64_t watermark_ms;         /* source watermark after the last entry (3) */
     weir_generation *gen;         /* NULL for an entry-less batch */
     weir_keyed_entry *entries;    /* owned, cap entries */
@@ -62,6 +66,7 @@ typedef struct weir_work_batch {
 
 typedef struct weir_out_batch {
     int kind;                     /* WEIR_BATCH_* */
+    uint64_t checkpoint_id;       /* BARRIER */
     weir_buf *bufs;               /* owned: [0, n_sinks) sinks, [n_sinks] dead letters */
     uint64_t n_records;           /* records encoded into sink bufs */
     uint64_t dead_letters[WEIR_DL_N_REASONS];
@@ -93,6 +98,9 @@ typedef struct weir_rt_source {
     pthread_mutex_t gen_mutex;
     weir_generation *free_gens;   /* under gen_mutex */
     uint64_t records_in, bytes_in;
+    uint64_t last_barrier;        /* last checkpoint id whose barrier was sent */
+    weir_source_position final_position; /* after the thread ended (final checkpoint) */
+    bool ended;                   /* all input ended (not stopped) */
 } weir_rt_source;
 
 typedef struct weir_rt_worker {
@@ -118,6 +126,24 @@ struct weir_rt {
     weir_rt_worker *workers;
     pthread_t sink_thread;
     weir_waiter sink_waiter;
+    int64_t *sink_bytes;          /* [n_sinks + 1] bytes in each target; sink thread */
+    /* Checkpoint coordination (runtime.h). in_flight, acks, ack_error,
+     * ckpt_sources and ckpt_sink_bytes are under ckpt_mutex. */
+    const weir_checkpoint_hooks *hooks;
+    pthread_t coordinator;
+    bool has_coordinator;
+    weir_waiter coordinator_waiter;
+    atomic_uint_fast64_t ckpt_requested;  /* newest checkpoint id sources must barrier */
+    pthread_mutex_t ckpt_mutex;
+    uint64_t in_flight;           /* checkpoint id being collected, 0: none */
+    uint32_t acks;
+    bool ack_failed;
+    weir_error ack_error;
+    weir_source_position *ckpt_sources;   /* [n_sources] positions at the barrier */
+    int64_t *ckpt_sink_bytes;     /* [n_sinks + 1] */
+    uint64_t next_checkpoint_id;  /* after the coordinator stopped */
+    atomic_int sources_running;   /* sources neither ended nor stopped */
+    atomic_int job_ending;        /* every source closed: no new checkpoints */
     atomic_int failed;            /* 1 once any thread failed: everyone stops */
     pthread_mutex_t err_mutex;
     weir_error err;               /* first failure, under err_mutex */
@@ -144,6 +170,16 @@ void weir_rt_push(weir_ring *ring, void *item, weir_waiter *self, weir_waiter *c
  * list. Thread: any. */
 void weir_rt_generation_release(weir_generation *gen);
 
+/* Acknowledges checkpoint id from one participant (source, worker or sink);
+ * ignored when id is not in flight (aborted). err: NULL, or why it failed.
+ * Thread: any. */
+void weir_rt_ack(weir_rt *rt, uint64_t id, const weir_error *err);
+
+/* Copies a source position (partitions array included) into dst, reusing
+ * dst->partitions when large enough. */
+void weir_rt_position_copy(weir_source_position *dst, const weir_source_position *src);
+
+void *weir_rt_coordinator_main(void *arg);
 void *weir_rt_source_main(void *arg);
 void *weir_rt_worker_main(void *arg);
 void *weir_rt_sink_main(void *arg);

@@ -12,7 +12,11 @@
  *   (2) the thread ends only when every input has sent END or STOP, so no
  *       producer is left blocked on a full ring;
  *   (3) after a write error the job fails, but the thread keeps draining its
- *       inputs (2) and discards what they send. */
+ *       inputs (2) and discards what they send;
+ *   (4) checkpoint barrier N is aligned across all inputs (an input that
+ *       delivered N is not read until all have); then every target is written
+ *       and made durable (fsync) and its length -- everything before the
+ *       barrier -- is acknowledged for the checkpoint (SPEC §5). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,9 +32,10 @@ typedef struct sink_target {
     weir_buf pending;
 } sink_target;
 
-static void write_target(weir_rt *rt, sink_target *t) {
+static void write_target(weir_rt *rt, sink_target *t, int64_t *written) {
     if (t->pending.len == 0)
         return;
+    *written += (int64_t)t->pending.len;
     if (!atomic_load(&rt->failed)) {
         weir_error err = {0};
         if (t->vt->write(t->io, t->pending.data, t->pending.len, &err) < 0) {
@@ -48,7 +53,9 @@ void *weir_rt_sink_main(void *arg) {
     sink_target *targets = calloc(n_targets, sizeof *targets);
     uint32_t n_inputs = rt->n_sources + rt->n_workers;
     bool *done = calloc(n_inputs, sizeof *done);
-    if (!targets || !done)
+    bool *blocked = calloc(n_inputs, sizeof *blocked);
+    uint64_t align_id = 0;
+    if (!targets || !done || !blocked)
         abort();
     for (uint32_t i = 0; i < rt->n_sinks; i++) {
         const weir_node *n = &g->nodes[rt->sink_node[i]];
@@ -64,7 +71,7 @@ void *weir_rt_sink_main(void *arg) {
         uint32_t seen = weir_waiter_epoch(&rt->sink_waiter);
         bool progress = false, all_done = true;
         for (uint32_t i = 0; i < n_inputs; i++) {
-            if (done[i])
+            if (done[i] || blocked[i])
                 continue;
             bool from_source = i < rt->n_sources;
             weir_channel *ch = from_source ? &rt->src_to_sink[i] : &rt->worker_to_sink[i - rt->n_sources];
@@ -78,13 +85,17 @@ void *weir_rt_sink_main(void *arg) {
                         continue;
                     weir_buf_append(&targets[t].pending, src->data, src->len); /* (1) */
                     if (targets[t].pending.len >= OUT_WRITE_BYTES)
-                        write_target(rt, &targets[t]);
+                        write_target(rt, &targets[t], &rt->sink_bytes[t]);
                 }
                 rt->stats.records_out += b->n_records;
                 for (int r = 0; r < WEIR_DL_N_REASONS; r++)
                     rt->stats.dead_letters[r] += b->dead_letters[r];
-                if (b->kind != WEIR_BATCH_DATA)
+                if (b->kind == WEIR_BATCH_STOP || b->kind == WEIR_BATCH_CLOSE)
                     done[i] = true;
+                if (b->kind == WEIR_BATCH_BARRIER) {
+                    blocked[i] = true; /* (4) */
+                    align_id = b->checkpoint_id;
+                }
                 weir_rt_out_batch_reset(rt, b);
                 if (!weir_ring_push(&ch->back, b))
                     weir_rt_out_batch_free(rt, b);
@@ -93,16 +104,42 @@ void *weir_rt_sink_main(void *arg) {
             if (!done[i])
                 all_done = false;
         }
+        if (align_id) {
+            bool aligned = true;
+            for (uint32_t i = 0; i < n_inputs; i++)
+                if (!done[i] && !blocked[i])
+                    aligned = false;
+            if (aligned) { /* (4) */
+                weir_error err = {0};
+                int rc = 0;
+                for (uint32_t t = 0; t < n_targets; t++) {
+                    write_target(rt, &targets[t], &rt->sink_bytes[t]);
+                    if (rc == 0 && targets[t].vt && targets[t].vt->flush(targets[t].io, &err) < 0)
+                        rc = -1;
+                }
+                if (atomic_load(&rt->failed) && rc == 0)
+                    rc = weir_error_set(&err, WEIR_EIO, "sink failed before checkpoint %llu",
+                                        (unsigned long long)align_id);
+                pthread_mutex_lock(&rt->ckpt_mutex);
+                if (rt->in_flight == align_id)
+                    memcpy(rt->ckpt_sink_bytes, rt->sink_bytes, n_targets * sizeof *rt->sink_bytes);
+                pthread_mutex_unlock(&rt->ckpt_mutex);
+                weir_rt_ack(rt, align_id, rc < 0 ? &err : NULL);
+                memset(blocked, 0, n_inputs * sizeof *blocked);
+                align_id = 0;
+                progress = true;
+            }
+        }
         if (all_done)
             break;
         if (!progress) {
             for (uint32_t t = 0; t < n_targets; t++)
-                write_target(rt, &targets[t]);
+                write_target(rt, &targets[t], &rt->sink_bytes[t]);
             weir_waiter_wait(&rt->sink_waiter, seen, 100);
         }
     }
     for (uint32_t t = 0; t < n_targets; t++) {
-        write_target(rt, &targets[t]);
+        write_target(rt, &targets[t], &rt->sink_bytes[t]);
         weir_error err = {0};
         if (!atomic_load(&rt->failed) && targets[t].vt && targets[t].vt->flush(targets[t].io, &err) < 0) {
             weir_log(WEIR_LOG_ERROR, g->job_name, "sink %s: %s", targets[t].name, err.msg);
@@ -112,5 +149,6 @@ void *weir_rt_sink_main(void *arg) {
     }
     free(targets);
     free(done);
+    free(blocked);
     return NULL;
 }

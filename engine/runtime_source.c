@@ -49,6 +49,8 @@ typedef struct source_ctx {
     int64_t *part_max_et;          /* [n_parts] max event time per partition */
     uint32_t n_parts;
     int64_t watermark_ms;          /* source watermark (1) */
+    bool ended;                    /* every partition reached its end */
+    weir_source_position position; /* scratch for barriers and the final checkpoint */
     weir_fault fault;
 } source_ctx;
 
@@ -88,6 +90,7 @@ static weir_work_batch *work_batch_get(source_ctx *c, uint32_t w) {
             abort();
     }
     b->kind = WEIR_BATCH_DATA;
+    b->checkpoint_id = 0;
     b->n_entries = 0;
     b->gen = NULL;
     b->watermark_ms = WEIR_TIME_MIN;
@@ -98,7 +101,7 @@ static void send_work(source_ctx *c, uint32_t w, weir_work_batch *b) {
     weir_channel *ch = &c->rt->to_worker[c->src->index * c->n_workers + w];
     if (b->gen)
         atomic_fetch_add(&b->gen->refs, 1);
-    if (b->kind == WEIR_BATCH_DATA || b->kind == WEIR_BATCH_END)
+    if (b->kind != WEIR_BATCH_STOP && b->kind != WEIR_BATCH_CLOSE)
         c->told_wm[w] = b->watermark_ms;
     weir_rt_push(&ch->forward, b, &c->src->waiter, &c->rt->workers[w].waiter);
 }
@@ -140,17 +143,69 @@ static void flush_all(source_ctx *c) {
     flush_out(c, WEIR_BATCH_DATA);
 }
 
-static void finish(source_ctx *c, int kind) {
+/* Sends a batch of kind (END, STOP, CLOSE) to every worker, and -- for STOP
+ * and CLOSE, which end the channel -- to the sink thread. */
+static void send_control(source_ctx *c, int kind, uint64_t checkpoint_id) {
     flush_all(c);
     for (uint32_t w = 0; w < c->n_workers; w++) {
         weir_work_batch *b = work_batch_get(c, w);
         b->kind = kind;
+        b->checkpoint_id = checkpoint_id;
         b->watermark_ms = kind == WEIR_BATCH_END ? WEIR_TIME_MAX : c->watermark_ms;
         send_work(c, w, b);
     }
-    c->out->kind = kind;
-    c->out->any = true;
-    flush_out(c, kind);
+    if (kind != WEIR_BATCH_END) {
+        c->out->kind = kind;
+        c->out->checkpoint_id = checkpoint_id;
+        c->out->any = true;
+        flush_out(c, kind);
+    }
+}
+
+/* The source's position now: valid at a chunk boundary, or -- with next_line
+ * not NULL -- just before that line. */
+static void take_position(source_ctx *c, const weir_line *next_line) {
+    weir_source_position *pos = &c->position;
+    for (uint32_t p = 0; p < c->n_parts; p++) {
+        pos->partitions[p].max_event_time_ms = c->part_max_et[p];
+        if (c->node->u.source.vt->position)
+            pos->partitions[p].next_offset = c->node->u.source.vt->position(c->node->u.source.io, p);
+        pos->partitions[p].finished = c->ended;
+    }
+    if (next_line && next_line->partition < c->n_parts)
+        pos->partitions[next_line->partition].next_offset = next_line->offset;
+    pos->watermark_ms = c->watermark_ms;
+    pos->finished = c->ended;
+}
+
+/* Sends barrier(s) for every checkpoint requested since the last one: records
+ * the position in the coordinator's report, then barrier after the last batch
+ * to every worker and the sink (runtime.h: checkpoints). Only at a chunk
+ * boundary, so the position is exact. */
+static void maybe_barrier(source_ctx *c) {
+    weir_rt *rt = c->rt;
+    uint64_t requested = atomic_load(&rt->ckpt_requested);
+    while (c->src->last_barrier < requested) {
+        uint64_t id = ++c->src->last_barrier;
+        flush_all(c);
+        take_position(c, NULL);
+        pthread_mutex_lock(&rt->ckpt_mutex);
+        if (rt->in_flight == id)
+            weir_rt_position_copy(&rt->ckpt_sources[c->src->index], &c->position);
+        pthread_mutex_unlock(&rt->ckpt_mutex);
+        weir_rt_ack(rt, id, NULL);
+        for (uint32_t w = 0; w < c->n_workers; w++) {
+            weir_work_batch *b = work_batch_get(c, w);
+            b->kind = WEIR_BATCH_BARRIER;
+            b->checkpoint_id = id;
+            b->watermark_ms = c->watermark_ms;
+            send_work(c, w, b);
+        }
+        c->out->kind = WEIR_BATCH_BARRIER;
+        c->out->checkpoint_id = id;
+        c->out->any = true;
+        flush_out(c, WEIR_BATCH_BARRIER);
+    }
 }
 
 /* ------------------------------------------------------------ per record */
@@ -322,6 +377,20 @@ static const weir_line *adopt_chunk(source_ctx *c, const weir_chunk *chunk) {
     return lines;
 }
 
+/* Restores partition watermarks and read positions from a checkpoint. */
+static int restore_position(source_ctx *c, const weir_source_position *pos, weir_error *err) {
+    for (uint32_t p = 0; p < c->n_parts && p < pos->n_partitions; p++) {
+        c->part_max_et[p] = pos->partitions[p].max_event_time_ms;
+        if (!c->node->u.source.vt->seek)
+            return weir_error_set(err, WEIR_EINVAL, "source %s cannot resume from a checkpoint", c->node->name);
+        int rc = c->node->u.source.vt->seek(c->node->u.source.io, p, pos->partitions[p].next_offset, err);
+        if (rc < 0)
+            return rc;
+    }
+    c->watermark_ms = pos->watermark_ms;
+    return 0;
+}
+
 void *weir_rt_source_main(void *arg) {
     weir_rt_source *src = arg;
     weir_rt *rt = src->rt;
@@ -337,7 +406,9 @@ void *weir_rt_source_main(void *arg) {
     if (c.n_parts == 0)
         c.n_parts = 1;
     c.part_max_et = malloc(c.n_parts * sizeof *c.part_max_et);
-    if (!c.pending || !c.told_wm || !c.part_max_et)
+    c.position.partitions = calloc(c.n_parts, sizeof *c.position.partitions);
+    c.position.n_partitions = c.n_parts;
+    if (!c.pending || !c.told_wm || !c.part_max_et || !c.position.partitions)
         abort();
     for (uint32_t w = 0; w < c.n_workers; w++)
         c.told_wm[w] = WEIR_TIME_MIN;
@@ -347,11 +418,24 @@ void *weir_rt_source_main(void *arg) {
     c.out = out_batch_get(&c);
 
     int end_kind = WEIR_BATCH_END;
-    for (;;) {
+    const weir_checkpoint_hooks *hooks = rt->hooks;
+    if (hooks && hooks->restore_sources) {
+        weir_error err = {0};
+        if (restore_position(&c, &hooks->restore_sources[src->index], &err) < 0) {
+            weir_rt_fail(rt, &err);
+            end_kind = WEIR_BATCH_STOP;
+        } else if (hooks->restore_sources[src->index].finished) {
+            c.ended = true; /* nothing left to read */
+        }
+    }
+    const weir_line *stopped_before = NULL;
+    weir_line stop_line;
+    while (end_kind == WEIR_BATCH_END && !c.ended) {
         if (weir_rt_stop_requested() || atomic_load(&rt->failed)) {
             end_kind = WEIR_BATCH_STOP;
             break;
         }
+        maybe_barrier(&c);
         weir_chunk chunk;
         weir_error err = {0};
         int r = c.node->u.source.vt->next_chunk(c.node->u.source.io, &chunk, &err);
@@ -372,18 +456,47 @@ void *weir_rt_source_main(void *arg) {
         for (size_t i = 0; i < chunk.n_lines; i++) {
             src->bytes_in += lines[i].len + 1;
             handle_line(&c, &lines[i]);
-            if ((i & 255) == 255 && weir_rt_stop_requested())
+            if ((i & 255) == 255 && i + 1 < chunk.n_lines && weir_rt_stop_requested()) {
+                /* Stop reading (SPEC §5); the final checkpoint resumes at the next line. */
+                stop_line = lines[i + 1];
+                stopped_before = &stop_line;
+                end_kind = WEIR_BATCH_STOP;
                 break;
+            }
         }
         flush_all(&c); /* (3) */
+        if (stopped_before)
+            take_position(&c, stopped_before);
         weir_rt_generation_release(c.gen);
         c.gen = NULL;
     }
-    if (end_kind == WEIR_BATCH_END)
+    if (end_kind == WEIR_BATCH_END) {
+        c.ended = true;
         c.watermark_ms = WEIR_TIME_MAX; /* SPEC §4: all input finished */
-    finish(&c, end_kind);
-    /* Wait until every batch is back so no generation outlives the thread's
-     * bookkeeping; generations are freed in teardown. */
+        send_control(&c, WEIR_BATCH_END, 0);
+        atomic_fetch_sub(&rt->sources_running, 1);
+        weir_waiter_wake(&rt->coordinator_waiter);
+        /* Keep answering checkpoint barriers until every source is done. */
+        for (;;) {
+            uint32_t seen = weir_waiter_epoch(&src->waiter);
+            maybe_barrier(&c);
+            if (atomic_load(&rt->sources_running) == 0 || weir_rt_stop_requested() || atomic_load(&rt->failed))
+                break;
+            weir_waiter_wait(&src->waiter, seen, 100);
+        }
+        send_control(&c, WEIR_BATCH_CLOSE, 0);
+        src->ended = true;
+    } else {
+        send_control(&c, WEIR_BATCH_STOP, 0);
+        atomic_fetch_sub(&rt->sources_running, 1);
+        weir_waiter_wake(&rt->coordinator_waiter);
+    }
+    if (!stopped_before)
+        take_position(&c, NULL);
+    weir_rt_position_copy(&src->final_position, &c.position);
+    /* Wake sources waiting for the others (above) when this one was the last. */
+    for (uint32_t s = 0; s < rt->n_sources; s++)
+        weir_waiter_wake(&rt->sources[s].waiter);
     weir_out_batch *ob;
     weir_rt_out_batch_free(rt, c.out);
     while ((ob = weir_ring_pop(&rt->src_to_sink[src->index].back)))
@@ -391,5 +504,6 @@ void *weir_rt_source_main(void *arg) {
     free(c.pending);
     free(c.told_wm);
     free(c.part_max_et);
+    free(c.position.partitions);
     return NULL;
 }

@@ -14,7 +14,11 @@
  *   (2) a STOP on a channel leaves its watermark where it was, so nothing
  *       fires early (SPEC §5); END raises it to +infinity;
  *   (3) output is handed to the sink thread after every input batch that
- *       produced any, so a quiet pipeline shows results promptly. */
+ *       produced any, so a quiet pipeline shows results promptly;
+ *   (4) checkpoint barrier alignment (Flink's aligned checkpoints): a channel
+ *       that delivered barrier N is not read again until every open channel
+ *       delivered N; then the worker snapshots its state, acknowledges N and
+ *       forwards N to the sink thread, after every result produced before it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +46,8 @@ struct worker_ctx {
     weir_emitter *emitters;   /* [n_keyed] */
     weir_out_batch *out;
     weir_buf scratch;
+    bool *blocked;            /* [n_sources] delivered the barrier being aligned (4) */
+    uint64_t align_id;        /* checkpoint id being aligned, 0: none */
 };
 
 static weir_out_batch *out_batch_get(worker_ctx *c) {
@@ -56,9 +62,10 @@ static void flush_out(worker_ctx *c, int kind) {
     if (!c->out->any && kind == WEIR_BATCH_DATA)
         return;
     c->out->kind = kind;
+    c->out->checkpoint_id = kind == WEIR_BATCH_BARRIER ? c->align_id : 0;
     c->out->any = true;
     weir_rt_push(&c->rt->worker_to_sink[c->wk->index].forward, c->out, &c->wk->waiter, &c->rt->sink_waiter);
-    c->out = kind == WEIR_BATCH_DATA ? out_batch_get(c) : NULL;
+    c->out = kind == WEIR_BATCH_DATA || kind == WEIR_BATCH_BARRIER ? out_batch_get(c) : NULL;
 }
 
 static void emit_result(void *ctx, const weir_value *record, int64_t event_time_ms) {
@@ -130,12 +137,16 @@ static void handle_batch(worker_ctx *c, uint32_t s, weir_work_batch *b) {
         const weir_node *kn = &g->nodes[kd->node];
         kn->u.keyed.vt->process(c->wk->states[e->keyed], &e->rec, wm, &c->emitters[e->keyed]);
     }
-    if (b->kind == WEIR_BATCH_DATA && b->watermark_ms > c->channel_wm[s])
+    if ((b->kind == WEIR_BATCH_DATA || b->kind == WEIR_BATCH_BARRIER) && b->watermark_ms > c->channel_wm[s])
         c->channel_wm[s] = b->watermark_ms;
     else if (b->kind == WEIR_BATCH_END)
         c->channel_wm[s] = WEIR_TIME_MAX; /* (2) */
-    if (b->kind != WEIR_BATCH_DATA)
+    if (b->kind == WEIR_BATCH_STOP || b->kind == WEIR_BATCH_CLOSE)
         c->done[s] = true;
+    if (b->kind == WEIR_BATCH_BARRIER) {
+        c->blocked[s] = true; /* (4): hold the channel until barrier aligned */
+        c->align_id = b->checkpoint_id;
+    }
     for (uint32_t k = 0; k < rt->n_keyed; k++) {
         const weir_rt_keyed *kd = &rt->keyed[k];
         if (!feeds(kd, s))
@@ -152,6 +163,27 @@ static void handle_batch(worker_ctx *c, uint32_t s, weir_work_batch *b) {
     }
 }
 
+/* Every open channel delivered barrier align_id: snapshot and forward (4). */
+static void complete_alignment(worker_ctx *c) {
+    weir_rt *rt = c->rt;
+    flush_out(c, WEIR_BATCH_DATA);
+    uint64_t id = c->align_id;
+    pthread_mutex_lock(&rt->ckpt_mutex);
+    bool wanted = rt->in_flight == id;
+    pthread_mutex_unlock(&rt->ckpt_mutex);
+    if (wanted && rt->hooks && rt->hooks->snapshot_worker) {
+        /* An aborted checkpoint's barrier still flows; its snapshot is skipped
+         * and the changes stay for the next one. */
+        weir_error err = {0};
+        int rc = rt->hooks->snapshot_worker(rt->hooks->ctx, id, c->wk->index, c->wk->states, &err);
+        weir_rt_ack(rt, id, rc < 0 ? &err : NULL);
+    }
+    flush_out(c, WEIR_BATCH_BARRIER);
+    for (uint32_t s = 0; s < rt->n_sources; s++)
+        c->blocked[s] = false;
+    c->align_id = 0;
+}
+
 void *weir_rt_worker_main(void *arg) {
     weir_rt_worker *wk = arg;
     weir_rt *rt = wk->rt;
@@ -163,12 +195,15 @@ void *weir_rt_worker_main(void *arg) {
     c.op_wm = malloc(rt->n_keyed * sizeof *c.op_wm);
     c.emit_ctx = calloc(rt->n_keyed, sizeof *c.emit_ctx);
     c.emitters = calloc(rt->n_keyed, sizeof *c.emitters);
-    if (!c.channel_wm || !c.done || !c.op_wm || !c.emit_ctx || !c.emitters)
+    c.blocked = calloc(rt->n_sources, sizeof *c.blocked);
+    if (!c.channel_wm || !c.done || !c.op_wm || !c.emit_ctx || !c.emitters || !c.blocked)
         abort();
+    const weir_checkpoint_hooks *hooks = rt->hooks;
     for (uint32_t s = 0; s < rt->n_sources; s++)
-        c.channel_wm[s] = WEIR_TIME_MIN;
+        c.channel_wm[s] = hooks && hooks->restore_sources ? hooks->restore_sources[s].watermark_ms : WEIR_TIME_MIN;
     for (uint32_t k = 0; k < rt->n_keyed; k++) {
-        c.op_wm[k] = WEIR_TIME_MIN;
+        c.op_wm[k] = hooks && hooks->restore_keyed_watermarks_ms ? hooks->restore_keyed_watermarks_ms[k]
+                                                                 : WEIR_TIME_MIN;
         c.emit_ctx[k].w = &c;
         c.emit_ctx[k].keyed = k;
         c.emitters[k].ctx = &c.emit_ctx[k];
@@ -181,7 +216,7 @@ void *weir_rt_worker_main(void *arg) {
         uint32_t seen = weir_waiter_epoch(&wk->waiter);
         bool progress = false, all_done = true;
         for (uint32_t s = 0; s < rt->n_sources; s++) {
-            if (c.done[s])
+            if (c.done[s] || c.blocked[s])
                 continue;
             weir_channel *ch = &rt->to_worker[s * rt->n_workers + wk->index];
             weir_work_batch *b = weir_ring_pop(&ch->forward);
@@ -205,12 +240,22 @@ void *weir_rt_worker_main(void *arg) {
             if (!c.done[s])
                 all_done = false;
         }
+        if (c.align_id) {
+            bool aligned = true;
+            for (uint32_t s = 0; s < rt->n_sources; s++)
+                if (!c.done[s] && !c.blocked[s])
+                    aligned = false;
+            if (aligned) {
+                complete_alignment(&c);
+                progress = true;
+            }
+        }
         if (all_done)
             break;
         if (!progress)
             weir_waiter_wait(&wk->waiter, seen, 100);
     }
-    flush_out(&c, stopped ? WEIR_BATCH_STOP : WEIR_BATCH_END);
+    flush_out(&c, stopped ? WEIR_BATCH_STOP : WEIR_BATCH_CLOSE);
     weir_out_batch *ob;
     while ((ob = weir_ring_pop(&rt->worker_to_sink[wk->index].back)))
         weir_rt_out_batch_free(rt, ob);
@@ -220,5 +265,6 @@ void *weir_rt_worker_main(void *arg) {
     free(c.op_wm);
     free(c.emit_ctx);
     free(c.emitters);
+    free(c.blocked);
     return NULL;
 }

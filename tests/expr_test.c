@@ -48,10 +48,9 @@ static void eval_to(const char *text, const char *rec_json, char *out, size_t si
     diags d = {0};
     weir_expr *e = weir_expr_compile(text, strlen(text), NULL, collect, &d);
     if (!e) {
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-truncation" /* a cut message is fine here */
-        snprintf(out, size, "COMPILE:%s", d.n ? d.msg[0] : "?");
-#pragma GCC diagnostic pop
+        size_t n = strlen("COMPILE:");
+        memcpy(out, "COMPILE:", n < size ? n : size);
+        snprintf(out + n, size - n, "%.*s", (int)(size - n - 1), d.n ? d.msg[0] : "?");
         weir_arena_fini(&a);
         return;
     }

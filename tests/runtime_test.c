@@ -54,7 +54,7 @@ static int script_next(void *arg, weir_chunk *out, weir_error *err) {
 static void script_wait(void *arg, int timeout_ms) { (void)arg, (void)timeout_ms; }
 static uint32_t script_parts(const void *arg) { (void)arg; return 1; }
 static void script_free(void *arg) { (void)arg; }
-static const weir_source_vt script_vt = {script_next, script_wait, script_parts, script_free};
+static const weir_source_vt script_vt = {script_next, script_wait, script_parts, script_free, NULL, NULL};
 
 /* ------------------------------------------------ recording operator */
 
@@ -113,7 +113,7 @@ static size_t rec_size(const void *s) { (void)s; return 0; }
 static void rec_free(void *op) { (void)op; }
 
 static const weir_keyed_op_vt rec_vt = {rec_prepare, rec_state_new, rec_state_free, rec_process,
-                                        rec_advance, rec_size, rec_free};
+                                        rec_advance, rec_size, rec_free, NULL, NULL, NULL};
 
 /* ---------------------------------------------------- memory sink */
 
@@ -181,7 +181,7 @@ static void run_with(uint32_t parallelism, uint64_t seed) {
     nodes[2].name = "out";
     nodes[2].u.sink.vt = &mem_vt;
     nodes[2].u.sink.io = &out;
-    weir_graph g = {"runtime-test", nodes, 3, parallelism, 128, &mem_vt, &dlq};
+    weir_graph g = {"runtime-test", nodes, 3, parallelism, 128, &mem_vt, &dlq, NULL, NULL};
     weir_run_stats stats;
     cr_assert_eq(weir_runtime_run(&g, &stats, &err), 0, "%s", err.msg);
     cr_assert_eq(stats.records_in, N_LINES);
