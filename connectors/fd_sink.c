@@ -37,7 +37,7 @@ int weir_fd_sink_mkdirs(const char *dir, weir_error *err) {
     return 0;
 }
 
-weir_fd_sink *weir_fd_sink_open_file(const char *path, int make_dirs, weir_error *err) {
+weir_fd_sink *weir_fd_sink_open_file(const char *path, int make_dirs, int64_t keep_bytes, weir_error *err) {
     if (make_dirs) {
         char *dir = strdup(path);
         if (!dir) {
@@ -54,9 +54,23 @@ weir_fd_sink *weir_fd_sink_open_file(const char *path, int make_dirs, weir_error
         }
         free(dir);
     }
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
         weir_error_sys(err, WEIR_EIO, errno, "cannot open output file %s", path);
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0 || (S_ISREG(st.st_mode) && st.st_size < keep_bytes)) {
+        weir_error_set(err, WEIR_ESTATE,
+                       "output file %s is shorter (%lld bytes) than its checkpointed length (%lld bytes): it was "
+                       "changed outside weir; run with --fresh to start over",
+                       path, (long long)st.st_size, (long long)keep_bytes);
+        close(fd);
+        return NULL;
+    }
+    if (S_ISREG(st.st_mode) && (ftruncate(fd, keep_bytes) < 0 || lseek(fd, keep_bytes, SEEK_SET) < 0)) {
+        weir_error_sys(err, WEIR_EIO, errno, "cannot truncate output file %s", path);
+        close(fd);
         return NULL;
     }
     weir_fd_sink *s = calloc(1, sizeof *s);

@@ -11,15 +11,20 @@
 #ifndef WEIR_CONNECTORS_FD_SINK_H
 #define WEIR_CONNECTORS_FD_SINK_H
 
+#include <stdint.h>
+
 #include "engine/connector.h"
 #include "engine/error.h"
 
 typedef struct weir_fd_sink weir_fd_sink; /* opaque */
 
-/* Creates or truncates path (its directory must exist unless make_dirs).
- * Returns owned sink (free through weir_fd_sink_vt.free), or NULL with err set
- * (WEIR_EIO; the CLI exits 1). */
-weir_fd_sink *weir_fd_sink_open_file(const char *path, int make_dirs, weir_error *err);
+/* Creates path (its directory must exist unless make_dirs) and truncates it to
+ * keep_bytes: 0 when there is no checkpoint yet, else the length recorded in
+ * the checkpoint being restored (SPEC §5: output written after it is replaced,
+ * never duplicated). Returns owned sink (free through weir_fd_sink_vt.free),
+ * or NULL with err set: WEIR_EIO (cannot open; the CLI exits 1), WEIR_ESTATE
+ * (the file is shorter than keep_bytes: it was changed behind weir's back). */
+weir_fd_sink *weir_fd_sink_open_file(const char *path, int make_dirs, int64_t keep_bytes, weir_error *err);
 
 /* Writes to standard output. Returns owned sink, NULL when out of memory. */
 weir_fd_sink *weir_fd_sink_open_stdout(weir_error *err);

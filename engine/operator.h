@@ -28,10 +28,12 @@
 #ifndef WEIR_ENGINE_OPERATOR_H
 #define WEIR_ENGINE_OPERATOR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "engine/arena.h"
+#include "engine/error.h"
 #include "engine/record.h"
 #include "engine/value.h"
 
@@ -84,6 +86,18 @@ typedef struct weir_emitter {
                  int64_t deadline_ms);
 } weir_emitter;
 
+/* Where a keyed state's snapshot goes (state/ provides it: a RocksDB write
+ * batch, or an in-memory map in tests). Keys of one state are unique; every key
+ * begins with its entry's key group as 2 bytes big-endian, so the entries of a
+ * key-group range are one contiguous key range (SPEC §9). Both callbacks copy
+ * the bytes before returning. */
+typedef struct weir_state_writer {
+    void *ctx;
+    void (*put)(void *ctx, const void *key, size_t key_len, const void *value,
+                size_t value_len);
+    void (*del)(void *ctx, const void *key, size_t key_len);
+} weir_state_writer;
+
 typedef struct weir_keyed_op_vt {
     /* Evaluates the key and aggregate inputs of rec into out, allocating in a.
      * Returns 0, or WEIR_ETYPE with fault->msg set (dead letter `type`; no
@@ -106,6 +120,31 @@ typedef struct weir_keyed_op_vt {
     /* Number of keyed entries (windows or sessions) held, for metrics. */
     size_t (*state_size)(const void *state);
     void (*free)(void *op);
+
+    /* ------------------------------------------------ checkpoints (SPEC §5)
+     * The three members below may be NULL for an operator without state.
+     *
+     * Writes through w every entry created or changed since the previous
+     * snapshot (every entry when full), and a delete for each entry forgotten
+     * since (purged past allowed lateness, merged away) that an earlier
+     * snapshot had written; then clears the dirty marks. Call it at the barrier,
+     * after the last advance() before it. Returns the number of puts + dels, or
+     * a negative WEIR_E* with err set (then nothing is cleared: the next
+     * snapshot writes everything again that this one should have).
+     * Thread: the owning worker (2). */
+    int (*snapshot)(void *state, bool full, const weir_state_writer *w, weir_error *err);
+    /* Restores one stored entry (key and value as snapshot wrote them) into a
+     * fresh state -- called once per stored entry of the key groups this state
+     * owns, in key order, before any process() or advance(). Returns 0, or a
+     * negative WEIR_E* with err set (a corrupt or incompatible entry, or one of
+     * a key group the state does not own). Thread: the owning worker. */
+    int (*restore_entry)(void *state, const void *key, size_t key_len, const void *value,
+                         size_t value_len, weir_error *err);
+    /* Ends a restore: watermark_ms is the operator's watermark at the
+     * checkpoint (the last one advance() was given before the snapshot).
+     * Windows stored as fired never fire again by themselves; the others fire
+     * at the next advance() that reaches their end. Thread: the owning worker. */
+    void (*restore_done)(void *state, int64_t watermark_ms);
 } weir_keyed_op_vt;
 
 #endif

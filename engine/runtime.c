@@ -100,6 +100,15 @@ void weir_rt_position_copy(weir_source_position *dst, const weir_source_position
     dst->finished = src->finished;
 }
 
+int64_t weir_rt_restored_watermark(const weir_rt *rt, uint32_t keyed) {
+    const weir_rt_keyed *kd = &rt->keyed[keyed];
+    int64_t wm = WEIR_TIME_MAX;
+    for (size_t j = 0; j < kd->n_sources; j++)
+        if (rt->hooks->restore_sources[kd->sources[j]].watermark_ms < wm)
+            wm = rt->hooks->restore_sources[kd->sources[j]].watermark_ms;
+    return kd->n_sources ? wm : WEIR_TIME_MIN;
+}
+
 static int64_t monotonic_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -129,7 +138,7 @@ void *weir_rt_coordinator_main(void *arg) {
         }
         weir_error err = {0};
         int64_t t0 = monotonic_ms();
-        bool ok = h->begin(h->ctx, id, &err) == 0;
+        bool ok = h->begin(h->ctx, id, false, &err) == 0;
         if (ok) {
             pthread_mutex_lock(&rt->ckpt_mutex);
             rt->in_flight = id;
@@ -203,7 +212,7 @@ void *weir_rt_coordinator_main(void *arg) {
 static int final_checkpoint(weir_rt *rt, weir_error *err) {
     const weir_checkpoint_hooks *h = rt->hooks;
     uint64_t id = rt->has_coordinator ? rt->next_checkpoint_id : h->first_id;
-    if (h->begin(h->ctx, id, err) < 0)
+    if (h->begin(h->ctx, id, true, err) < 0)
         return err->code ? err->code : WEIR_EIO;
     for (uint32_t w = 0; w < rt->n_workers; w++) {
         if (h->snapshot_worker && h->snapshot_worker(h->ctx, id, w, rt->workers[w].states, err) < 0) {
@@ -367,8 +376,14 @@ static int setup(weir_rt *rt, const weir_graph *g, weir_error *err) {
             if (!wk->states[k])
                 return weir_error_set(err, WEIR_ENOMEM, "runtime: out of memory for window state");
         }
-        if (rt->hooks && rt->hooks->restore_worker) {
-            int rc = rt->hooks->restore_worker(rt->hooks->ctx, w, first, next - 1, wk->states, err);
+        if (rt->hooks && rt->hooks->restore_worker && rt->hooks->restore_sources) {
+            int64_t *wms = malloc((rt->n_keyed ? rt->n_keyed : 1) * sizeof *wms);
+            if (!wms)
+                return weir_error_set(err, WEIR_ENOMEM, "runtime: out of memory");
+            for (uint32_t k = 0; k < rt->n_keyed; k++)
+                wms[k] = weir_rt_restored_watermark(rt, k);
+            int rc = rt->hooks->restore_worker(rt->hooks->ctx, w, first, next - 1, wk->states, wms, err);
+            free(wms);
             if (rc < 0)
                 return rc;
         }

@@ -130,8 +130,9 @@ typedef struct weir_checkpoint_hooks {
     int64_t interval_ms;          /* 0: only the final checkpoint */
     int64_t timeout_ms;           /* a checkpoint not complete by then is aborted */
     uint64_t first_id;            /* id of this run's first checkpoint */
-    /* Coordinator thread. Prepares checkpoint id (e.g. its directory). */
-    int (*begin)(void *ctx, uint64_t id, weir_error *err);
+    /* Coordinator thread (main thread for the final checkpoint, with
+     * final_checkpoint set). Prepares checkpoint id (e.g. its directory). */
+    int (*begin)(void *ctx, uint64_t id, bool final_checkpoint, weir_error *err);
     /* Worker thread (or the main thread for the final checkpoint). states[k] is
      * the worker's state of the k-th keyed node (graph order); writes and makes
      * durable everything changed since the previous snapshot. */
@@ -141,14 +142,13 @@ typedef struct weir_checkpoint_hooks {
     /* Coordinator thread: forgets a checkpoint that will not complete. */
     void (*abort)(void *ctx, uint64_t id);
     /* Setup, before threads start: loads worker's restored state into states
-     * (key groups [kg_first, kg_last]). NULL when starting fresh. */
+     * (key groups [kg_first, kg_last]); watermarks_ms[k] is the k-th keyed
+     * node's watermark at the checkpoint (the minimum of its sources'
+     * restored watermarks). NULL when starting fresh. */
     int (*restore_worker)(void *ctx, uint32_t worker, uint32_t kg_first, uint32_t kg_last,
-                          void *const *states, weir_error *err);
+                          void *const *states, const int64_t *watermarks_ms, weir_error *err);
     /* Restored source positions [n_sources] (graph order), or NULL: fresh. */
     const weir_source_position *restore_sources;
-    /* Restored operator watermark per keyed node (graph order), used with
-     * restore_worker; NULL: fresh. */
-    const int64_t *restore_keyed_watermarks_ms;
 } weir_checkpoint_hooks;
 
 typedef struct weir_graph {

@@ -179,6 +179,10 @@ void weir_rt_ack(weir_rt *rt, uint64_t id, const weir_error *err);
  * dst->partitions when large enough. */
 void weir_rt_position_copy(weir_source_position *dst, const weir_source_position *src);
 
+/* The k-th keyed node's watermark at the restored checkpoint: the minimum of
+ * its sources' restored watermarks. Requires hooks->restore_sources. */
+int64_t weir_rt_restored_watermark(const weir_rt *rt, uint32_t keyed);
+
 void *weir_rt_coordinator_main(void *arg);
 void *weir_rt_source_main(void *arg);
 void *weir_rt_worker_main(void *arg);

@@ -202,8 +202,7 @@ void *weir_rt_worker_main(void *arg) {
     for (uint32_t s = 0; s < rt->n_sources; s++)
         c.channel_wm[s] = hooks && hooks->restore_sources ? hooks->restore_sources[s].watermark_ms : WEIR_TIME_MIN;
     for (uint32_t k = 0; k < rt->n_keyed; k++) {
-        c.op_wm[k] = hooks && hooks->restore_keyed_watermarks_ms ? hooks->restore_keyed_watermarks_ms[k]
-                                                                 : WEIR_TIME_MIN;
+        c.op_wm[k] = hooks && hooks->restore_sources ? weir_rt_restored_watermark(rt, k) : WEIR_TIME_MIN;
         c.emit_ctx[k].w = &c;
         c.emit_ctx[k].keyed = k;
         c.emitters[k].ctx = &c.emit_ctx[k];

@@ -18,13 +18,15 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "connectors/fd_sink.h"
 #include "engine/dead_letter.h"
 #include "engine/log.h"
 #include "engine/runtime.h"
 #include "jobs/cli.h"
-#include "jobs/finished_marker.h"
+#include "jobs/checkpointing.h"
+#include "state/state_dir.h"
 #include "jobs/job.h"
 #include "jobs/plan.h"
 
@@ -59,20 +61,26 @@ static int add_override(weir_job_override **ov, size_t *n, char *arg) {
     return 0;
 }
 
-static char *default_state_dir(const char *job_name) {
-    const char *home = getenv("WEIR_HOME");
-    char base[4096];
-    if (home && *home) {
-        snprintf(base, sizeof base, "%s", home);
-    } else {
-        const char *h = getenv("HOME");
-        snprintf(base, sizeof base, "%s/.local/share/weir", h && *h ? h : ".");
+/* Fingerprint of the job file's bytes plus the overrides (SPEC §5: a
+ * checkpoint records the plan it belongs to). */
+static uint64_t weir_job_fingerprint(const char *job_path, const char *const *overrides, size_t n_overrides) {
+    XXH3_state_t *st = XXH3_createState();
+    if (!st)
+        return 0;
+    XXH3_64bits_reset(st);
+    FILE *f = fopen(job_path, "rb");
+    if (f) {
+        char buf[8192];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+            XXH3_64bits_update(st, buf, n);
+        fclose(f);
     }
-    size_t len = strlen(base) + strlen(job_name) + 8;
-    char *dir = malloc(len);
-    if (dir)
-        snprintf(dir, len, "%s/jobs/%s", base, job_name);
-    return dir;
+    for (size_t i = 0; i < n_overrides; i++)
+        XXH3_64bits_update(st, overrides[i], strlen(overrides[i]) + 1);
+    uint64_t h = XXH3_64bits_digest(st);
+    XXH3_freeState(st);
+    return h;
 }
 
 static double now_s(void) {
@@ -94,14 +102,14 @@ int weir_cmd_run(int argc, char **argv) {
     weir_job_override *ov = NULL;
     size_t n_ov = 0;
     const char *state_dir_opt = NULL, *savepoint = NULL;
-    int fresh = 0;
+    int fresh = 0, savepoint_on_exit = 0;
     int opt;
     optind = 1;
     opterr = 0;
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (opt) {
         case 'f': fresh = 1; break;
-        case 'x': break;
+        case 'x': savepoint_on_exit = 1; break;
         case 'p': savepoint = optarg; break;
         case 'd': state_dir_opt = optarg; break;
         case 's':
@@ -127,8 +135,8 @@ int weir_cmd_run(int argc, char **argv) {
         free(ov);
         return WEIR_EXIT_USAGE;
     }
-    if (savepoint) {
-        fprintf(stderr, "weir run: --from-savepoint is not supported by this version yet\n");
+    if (savepoint && fresh) {
+        fprintf(stderr, "weir run: --fresh and --from-savepoint exclude each other\n");
         free(ov);
         return WEIR_EXIT_USAGE;
     }
@@ -140,8 +148,7 @@ int weir_cmd_run(int argc, char **argv) {
         if ((ov_text[i] = malloc(len)))
             snprintf(ov_text[i], len, "%s=%s", ov[i].key, ov[i].value);
     }
-    weir_finished_marker marker = {0};
-    marker.plan_fingerprint = weir_finished_marker_fingerprint(path, (const char *const *)ov_text, n_ov, NULL);
+    uint64_t marker_fingerprint = weir_job_fingerprint(path, (const char *const *)ov_text, n_ov);
     for (size_t i = 0; ov_text && i < n_ov; i++)
         free(ov_text[i]);
     free(ov_text);
@@ -159,58 +166,50 @@ int weir_cmd_run(int argc, char **argv) {
 
     int exit_code = WEIR_EXIT_FAILURE;
     weir_plan *plan = NULL;
+    weir_job_checkpoints *ckpts = NULL;
+    weir_state_dir *lock = NULL;
     weir_error err = {0};
-    char *state_dir = state_dir_opt ? strdup(state_dir_opt) : default_state_dir(job->name);
-    if (!state_dir || weir_fd_sink_mkdirs(state_dir, &err) < 0) {
+    char *state_dir = NULL;
+    if (weir_state_dir_resolve(state_dir_opt, job->name, &state_dir, &err) < 0 ||
+        !(lock = weir_state_dir_open(state_dir, job->name, &err))) {
         weir_log(WEIR_LOG_ERROR, job->name, "state dir: %s", err.msg);
         goto done;
     }
-    /* A bounded job that already finished writes nothing new (SPEC §5); a job
-     * reading stdin never resumes. */
-    bool resumable = true;
-    for (size_t i = 0; i < job->n_sources; i++) {
-        if (job->sources[i].kind != WEIR_CONN_FILE) {
-            resumable = false;
-            continue;
-        }
-        struct stat st;
-        if (stat(job->sources[i].path, &st) == 0 && marker.n_inputs < 64) {
-            weir_file_identity *id = &marker.inputs[marker.n_inputs++];
-            id->device = (uint64_t)st.st_dev;
-            id->inode = (uint64_t)st.st_ino;
-            id->size_bytes = (int64_t)st.st_size;
-            id->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-        }
-    }
-    if (fresh && weir_finished_marker_remove(state_dir, &err) < 0) {
+    weir_job_checkpoint_options copts = {
+        .state_dir = state_dir,
+        .fresh = fresh,
+        .from_savepoint = savepoint,
+        .savepoint_on_exit = savepoint_on_exit,
+        .plan_fingerprint = marker_fingerprint,
+        .show_progress = isatty(2),
+    };
+    bool already_finished = false;
+    ckpts = weir_job_checkpoints_open(job, &copts, &already_finished, &err);
+    if (!ckpts) {
         weir_log(WEIR_LOG_ERROR, job->name, "%s", err.msg);
+        exit_code = err.code == WEIR_EINVAL ? WEIR_EXIT_USAGE : WEIR_EXIT_FAILURE;
         goto done;
     }
-    if (resumable) {
-        char why[256] = "";
-        int m = weir_finished_marker_check(state_dir, &marker, why, sizeof why);
-        if (m == WEIR_MARKER_MATCHES) {
-            weir_log(WEIR_LOG_INFO, job->name,
-                     "already finished: every input was read to its end; nothing new to write "
-                     "(run with --fresh to start over)");
-            exit_code = WEIR_EXIT_OK;
-            goto done;
-        }
-        if (m == WEIR_MARKER_DIFFERS) {
-            weir_log(WEIR_LOG_ERROR, job->name,
-                     "cannot resume from %s: %s; run with --fresh to discard the job's state and output",
-                     state_dir, why);
-            exit_code = WEIR_EXIT_USAGE;
-            goto done;
-        }
+    if (already_finished) {
+        /* SPEC §5: a bounded job run again after it finished writes nothing new. */
+        weir_log(WEIR_LOG_INFO, job->name,
+                 "already finished (checkpoint %llu): every input was read to its end; nothing new to write "
+                 "(run with --fresh to start over)",
+                 (unsigned long long)weir_job_checkpoints_restored_id(ckpts));
+        exit_code = WEIR_EXIT_OK;
+        goto done;
     }
-    weir_plan_options popts = {.state_dir = state_dir};
+    weir_plan_options popts = {.state_dir = state_dir, .sink_lengths = weir_job_checkpoints_sink_lengths(ckpts)};
     plan = weir_plan_build(job, &popts, &err);
     if (!plan) {
         weir_log(WEIR_LOG_ERROR, job->name, "%s", err.msg);
         exit_code = err.code == WEIR_EINVAL ? WEIR_EXIT_USAGE : WEIR_EXIT_FAILURE;
         goto done;
     }
+    weir_plan_set_checkpoints(plan, weir_job_checkpoints_hooks(ckpts, weir_plan_graph(plan)));
+    if (weir_job_checkpoints_restored_id(ckpts))
+        weir_log(WEIR_LOG_INFO, job->name, "resuming from %s %llu", savepoint ? "savepoint" : "checkpoint",
+                 (unsigned long long)weir_job_checkpoints_restored_id(ckpts));
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
@@ -243,13 +242,13 @@ int weir_cmd_run(int argc, char **argv) {
     if (n_dead)
         weir_log(WEIR_LOG_WARN, job->name, "%llu dead letters (%s) in %s", (unsigned long long)n_dead, dl_text,
                  weir_plan_dead_letter_target(plan));
-    if (resumable && !stats.stopped && weir_finished_marker_write(state_dir, &marker, &err) < 0) {
-        weir_log(WEIR_LOG_ERROR, job->name, "%s", err.msg);
-        goto done;
-    }
+    if (weir_job_checkpoints_savepoint_path(ckpts))
+        printf("savepoint: %s\n", weir_job_checkpoints_savepoint_path(ckpts));
     exit_code = WEIR_EXIT_OK;
 done:
     weir_plan_free(plan);
+    weir_job_checkpoints_close(ckpts);
+    weir_state_dir_close(lock);
     weir_job_free(job);
     free(state_dir);
     return exit_code;

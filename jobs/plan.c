@@ -22,7 +22,12 @@ struct weir_plan {
     weir_node *nodes;          /* owned */
     size_t n_nodes;
     char *dead_letter_path;    /* owned */
+    int64_t *sink_initial_bytes; /* owned: restored sink lengths, or NULL */
 };
+
+void weir_plan_set_checkpoints(weir_plan *plan, const weir_checkpoint_hooks *hooks) {
+    plan->graph.checkpoints = hooks;
+}
 
 const weir_graph *weir_plan_graph(const weir_plan *plan) { return &plan->graph; }
 
@@ -105,13 +110,13 @@ static int build_op(weir_node *n, weir_job_op *op, weir_error *err) {
     return 0;
 }
 
-static int build_sink(weir_node *n, const weir_job_sink *js, weir_error *err) {
+static int build_sink(weir_node *n, const weir_job_sink *js, int64_t keep_bytes, weir_error *err) {
     n->kind = WEIR_NODE_SINK;
     n->name = js->name;
     n->u.sink.vt = &weir_fd_sink_vt;
     switch (js->kind) {
     case WEIR_CONN_FILE:
-        n->u.sink.io = weir_fd_sink_open_file(js->path, 0, err);
+        n->u.sink.io = weir_fd_sink_open_file(js->path, 0, keep_bytes, err);
         break;
     case WEIR_CONN_STDOUT:
         n->u.sink.io = weir_fd_sink_open_stdout(err);
@@ -137,7 +142,7 @@ weir_plan *weir_plan_build(weir_job *job, const weir_plan_options *opts, weir_er
     /* Outputs first: a job whose output cannot be created should not read. */
     size_t sink0 = job->n_sources + job->n_ops;
     for (size_t i = 0; i < job->n_sinks; i++)
-        if (build_sink(&plan->nodes[sink0 + i], &job->sinks[i], err) < 0)
+        if (build_sink(&plan->nodes[sink0 + i], &job->sinks[i], opts->sink_lengths ? opts->sink_lengths[i] : 0, err) < 0)
             goto fail;
     if (job->has_dead_letter && job->dead_letter_kind != WEIR_CONN_FILE) {
         weir_error_set(err, WEIR_EINVAL, "dead_letter: Kafka is not supported by this build yet");
@@ -156,7 +161,8 @@ weir_plan *weir_plan_build(weir_job *job, const weir_plan_options *opts, weir_er
         goto fail;
     }
     plan->graph.dead_letter_vt = &weir_fd_sink_vt;
-    plan->graph.dead_letter_io = weir_fd_sink_open_file(plan->dead_letter_path, !job->has_dead_letter, err);
+    plan->graph.dead_letter_io = weir_fd_sink_open_file(plan->dead_letter_path, !job->has_dead_letter,
+                                                        opts->sink_lengths ? opts->sink_lengths[job->n_sinks] : 0, err);
     if (!plan->graph.dead_letter_io)
         goto fail;
     for (size_t i = 0; i < job->n_sources; i++)
@@ -189,6 +195,16 @@ weir_plan *weir_plan_build(weir_job *job, const weir_plan_options *opts, weir_er
     plan->graph.n_nodes = plan->n_nodes;
     plan->graph.parallelism = job->parallelism;
     plan->graph.max_parallelism = job->max_parallelism;
+    if (opts->sink_lengths) {
+        plan->sink_initial_bytes = malloc((job->n_sinks + 1) * sizeof *plan->sink_initial_bytes);
+        if (!plan->sink_initial_bytes) {
+            weir_error_set(err, WEIR_ENOMEM, "out of memory");
+            goto fail;
+        }
+        memcpy(plan->sink_initial_bytes, opts->sink_lengths, (job->n_sinks + 1) * sizeof *plan->sink_initial_bytes);
+        plan->graph.sink_initial_bytes = plan->sink_initial_bytes;
+    }
+    plan->graph.checkpoints = opts->checkpoints;
     return plan;
 fail:
     weir_plan_free(plan);
@@ -224,5 +240,6 @@ void weir_plan_free(weir_plan *plan) {
         plan->graph.dead_letter_vt->free(plan->graph.dead_letter_io);
     free(plan->nodes);
     free(plan->dead_letter_path);
+    free(plan->sink_initial_bytes);
     free(plan);
 }

@@ -20,6 +20,10 @@ typedef struct weir_plan weir_plan; /* opaque */
 
 typedef struct weir_plan_options {
     const char *state_dir;       /* the job's state dir (created if missing) */
+    const int64_t *sink_lengths; /* restored length of each file sink (job order),
+                                    then the dead-letter file; NULL: truncate to 0 */
+    const weir_checkpoint_hooks *checkpoints; /* NULL: none; set after building
+                                    with weir_plan_set_checkpoints */
 } weir_plan_options;
 
 /* Builds the plan. Returns owned plan (free with weir_plan_free) or NULL with
@@ -32,6 +36,9 @@ const weir_graph *weir_plan_graph(const weir_plan *plan);
 
 /* Where dead letters go (a path, or a description for Kafka), borrowed. */
 const char *weir_plan_dead_letter_target(const weir_plan *plan);
+
+/* Attaches checkpoint hooks (borrowed; they must outlive the run). */
+void weir_plan_set_checkpoints(weir_plan *plan, const weir_checkpoint_hooks *hooks);
 
 void weir_plan_free(weir_plan *plan);
 

@@ -1,19 +1,13 @@
 /* operators/aggregate.c -- accumulators of window aggregates (SPEC §3).
  *
- * See aggregate.h for the rules and invariants (1)-(3). Layout of each
- * accumulator, every one 16-aligned inside the block:
- *   count           acc_count     { n }
- *   sum, avg        acc_sum       { int128 exact integer part, long double
- *                                   part, number of values, saw-a-double flag }
- *   min/max/first/  acc_pick      { value, string buffer + capacity, event
- *   last                            time, arrival sequence, set flag }
- *   count_distinct  acc_distinct  { open-addressing set of (hash, offset, len)
- *                                   into a byte pool of canonical encodings }
- * A pick keeps strings of up to 16 bytes inline, longer ones in its own buffer
- * (reused while they fit), and arrays or objects as heap copies
- * (weir_value_copy_heap).
+ * See aggregate.h for the rules and invariants (1)-(3). The accumulator
+ * structs and their layout are in aggregate_internal.h (window_codec.c stores
+ * them for checkpoints). A pick keeps strings of up to 16 bytes inline, longer
+ * ones in its own buffer (reused while they fit), and arrays or objects as
+ * heap copies (weir_value_copy_heap).
  * Thread: one owner per block. */
 #include "operators/aggregate.h"
+#include "operators/aggregate_internal.h"
 
 #include <assert.h>
 #include <math.h>
@@ -24,43 +18,6 @@
 
 typedef __int128 i128;
 typedef unsigned __int128 u128;
-
-typedef struct acc_count {
-    int64_t n;
-} acc_count;
-
-typedef struct acc_sum {
-    i128 isum;          /* exact sum of the integer inputs */
-    long double dsum;   /* sum of the double inputs, in arrival order: extended
-                           range, so an avg of large doubles cannot overflow */
-    int64_t n;          /* non-null inputs */
-    uint8_t has_double; /* any input was a double: the result is a double */
-} acc_sum;
-
-#define PICK_INLINE_BYTES 16
-
-typedef struct acc_pick {
-    weir_value v;       /* the kept value; STRING points into inl or sbuf */
-    char *sbuf;         /* owned string buffer, scap bytes (kept across changes) */
-    char inl[PICK_INLINE_BYTES]; /* short strings live here: no malloc */
-    int64_t t_ms;       /* event time of the kept value */
-    uint64_t seq;       /* arrival sequence of the kept value */
-    uint32_t scap;
-    uint8_t set;        /* a value is kept */
-} acc_pick;
-
-typedef struct dset_slot {
-    uint64_t hash;
-    uint32_t off;       /* into pool; UINT32_MAX = empty */
-    uint32_t len;
-} dset_slot;
-
-typedef struct acc_distinct {
-    dset_slot *slots;   /* owned; cap of them, power of two, or NULL */
-    char *pool;         /* owned encodings */
-    uint32_t n, cap;
-    uint32_t pool_len, pool_cap;
-} acc_distinct;
 
 static void oom(size_t n) {
     fprintf(stderr, "weir: out of memory (%zu bytes of aggregate state)\n", n);
@@ -540,4 +497,14 @@ void weir_aggregate_block_fini(const weir_aggregate_layout *l, void *block) {
             break;
         }
     }
+}
+
+/* ------------------------------------------------ aggregate_internal.h */
+
+void weir_aggregate_pick_set(acc_pick *p, const weir_value *v, int64_t t_ms, uint64_t seq) {
+    pick_store(p, v, t_ms, seq);
+}
+
+void weir_aggregate_distinct_add(acc_distinct *d, const char *bytes, uint32_t len) {
+    dset_insert(d, XXH3_64bits(bytes, len), bytes, len);
 }

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "operators/window_assign.h"
+#include "operators/window_snapshot.h"
 
 #define INLINE_SESSIONS 2
 
@@ -42,16 +43,17 @@ static void oom(void) {
     abort();
 }
 
-static session_key *key_new(weir_window_state *st, const weir_keyed_record *rec, uint64_t h) {
-    size_t total = sizeof(session_key) + rec->key_len;
+static session_key *key_new(weir_window_state *st, const uint8_t *key, uint32_t key_len,
+                            uint64_t key_hash, uint64_t h) {
+    size_t total = sizeof(session_key) + key_len;
     session_key *k = weir_window_table_slab_alloc(&st->slab, total);
     uint8_t *kb = (uint8_t *)(k + 1);
-    if (rec->key_len)
-        memcpy(kb, rec->key, rec->key_len);
+    if (key_len)
+        memcpy(kb, key, key_len);
     k->id.key = kb;
-    k->id.key_len = rec->key_len;
+    k->id.key_len = key_len;
     k->id.start_ms = k->id.end_ms = 0;
-    k->key_hash = rec->key_hash;
+    k->key_hash = key_hash;
     k->n = 0;
     k->cap = INLINE_SESSIONS;
     k->list = k->inline_list;
@@ -125,12 +127,13 @@ static void open_session(weir_window_state *st, const weir_keyed_record *rec, se
                          uint64_t h, int64_t start_ms, int64_t end_ms, const weir_emitter *out) {
     const weir_window_op *op = st->op;
     if (!k)
-        k = key_new(st, rec, h);
+        k = key_new(st, rec->key, rec->key_len, rec->key_hash, h);
     weir_window_entry *e = weir_window_table_entry_new(
         &st->slab, rec->key_hash, rec->key, rec->key_len, rec->key_values, rec->n_key_values,
         start_ms, end_ms, op->layout.block_bytes, st->row.seq);
     weir_aggregate_block_init(&op->layout, e->acc);
     weir_aggregate_block_add(&op->layout, e->acc, &st->row);
+    weir_window_snapshot_mark(st, e); /* window_state.h (5) */
     e->owner = k;
     list_add(k, e);
     weir_timer_heap_push(&st->fire, &e->timer, end_ms);
@@ -201,6 +204,7 @@ void weir_session_process(weir_window_state *st, const weir_keyed_record *rec,
             continue;
         weir_aggregate_block_merge(&op->layout, target->acc, p->acc);
         weir_window_unschedule(st, p);
+        weir_window_snapshot_forget(st, p); /* window_state.h (5) */
         list_remove(k, p);
         weir_aggregate_block_fini(&op->layout, p->acc);
         weir_window_table_entry_free(&st->slab, p);
@@ -211,6 +215,7 @@ void weir_session_process(weir_window_state *st, const weir_keyed_record *rec,
     target->id.end_ms = me;
     list_sort(k);
     weir_aggregate_block_add(&op->layout, target->acc, &st->row);
+    weir_window_snapshot_mark(st, target); /* window_state.h (5) */
     if (target->fired) { /* fired before: it must fire again at its new end */
         weir_window_unschedule(st, target);
         target->fired = 0;
@@ -230,6 +235,22 @@ void weir_session_detach(weir_window_state *st, weir_window_entry *e) {
                                  &k->id);
         key_free(st, k);
     }
+}
+
+int weir_session_attach(weir_window_state *st, weir_window_entry *e) {
+    uint64_t h = weir_window_table_hash(e->key_hash, 0, 0);
+    session_key *k = (session_key *)weir_window_table_find(&st->windows, h, e->id.key,
+                                                           e->id.key_len, 0, 0);
+    if (k) {
+        for (uint32_t i = 0; i < k->n; i++)
+            if (k->list[i]->created_seq == e->created_seq)
+                return WEIR_EINVAL;
+    } else {
+        k = key_new(st, e->id.key, e->id.key_len, e->key_hash, h);
+    }
+    e->owner = k;
+    list_add(k, e); /* (1) */
+    return 0;
 }
 
 void weir_session_free_keys(weir_window_state *st) {

@@ -36,7 +36,10 @@
  * emitter for the call: no allocation per emitted record.
  * Known limits: durations are capped at WINDOW_MAX_DURATION_MS and a sliding
  * window at WINDOW_MAX_PER_EVENT windows per event (weir_window_op_new says so);
- * state never spills (state/ will add that).
+ * state never spills (state/ will add that). Checkpoints: every change marks
+ * its entry dirty and every entry leaving goes through
+ * weir_window_snapshot_forget (window_snapshot.h), which snapshot and restore
+ * (window_snapshot.c) build on.
  * Thread: see engine/operator.h. */
 #include "operators/window.h"
 
@@ -48,6 +51,7 @@
 #include "engine/key_group.h"
 #include "engine/record.h"
 #include "operators/window_assign.h"
+#include "operators/window_snapshot.h"
 #include "operators/window_state.h"
 
 #define WINDOW_MAX_DURATION_MS ((int64_t)1 << 52) /* ~142,000 years */
@@ -187,6 +191,7 @@ void *weir_window_op_new(const weir_window_spec *spec, weir_error *err) {
     op->slide_ms = spec->kind == WEIR_WINDOW_TUMBLING ? spec->size_ms : spec->slide_ms;
     op->gap_ms = spec->gap_ms;
     op->allowed_lateness_ms = spec->allowed_lateness_ms;
+    op->max_parallelism = spec->max_parallelism ? spec->max_parallelism : 128;
     op->n_keys = spec->n_keys;
     op->n_aggs = spec->n_aggs;
     size_t nk = spec->n_keys ? spec->n_keys : 1, na = spec->n_aggs ? spec->n_aggs : 1;
@@ -361,6 +366,7 @@ static void *state_new(const void *opp, uint32_t kg_first, uint32_t kg_last) {
     weir_timer_heap_init(&st->fire, WEIR_WINDOW_HEAP_FIRE);
     weir_timer_heap_init(&st->purge, WEIR_WINDOW_HEAP_PURGE);
     weir_aggregate_row_init(&st->row, &op->layout);
+    weir_window_snapshot_init(st);
     st->out_members = calloc(op->n_keys + 2 + op->n_aggs, sizeof *st->out_members);
     st->retract_members = calloc(op->n_keys + 3, sizeof *st->retract_members);
     st->agg_results = calloc(op->n_aggs ? op->n_aggs : 1, sizeof *st->agg_results);
@@ -369,6 +375,7 @@ static void *state_new(const void *opp, uint32_t kg_first, uint32_t kg_last) {
         free(st->retract_members);
         free(st->agg_results);
         weir_aggregate_row_fini(&st->row);
+        weir_window_snapshot_fini(st);
         free(st);
         return NULL;
     }
@@ -418,6 +425,7 @@ static void state_free(void *stp) {
     free(st->agg_results);
     free(st->batch);
     free(st->due);
+    weir_window_snapshot_fini(st);
     free(st);
 }
 
@@ -491,6 +499,7 @@ void weir_window_fire_now(weir_window_state *st, weir_window_entry *e, const wei
         weir_window_unschedule(st, e);
         weir_timer_heap_push(&st->purge, &e->timer, e->id.end_ms); /* (1) */
         e->fired = 1;
+        weir_window_snapshot_mark(st, e); /* (5) */
     }
     weir_window_emit_result(st, e, out);
 }
@@ -527,6 +536,7 @@ static void process_fixed(weir_window_state *st, const weir_keyed_record *rec, i
                 st->n_entries++;
             }
             weir_aggregate_block_add(&op->layout, e->acc, &st->row);
+            weir_window_snapshot_mark(st, e); /* window_state.h (5) */
             added = 1;
             if (e->fired || end_ms <= st->watermark_ms)
                 weir_window_fire_now(st, e, out); /* window_state.h (3) */
@@ -589,6 +599,7 @@ static void due_push(weir_window_state *st, weir_window_entry *e) {
 }
 
 static void forget(weir_window_state *st, weir_window_entry *e) {
+    weir_window_snapshot_forget(st, e); /* window_state.h (5) */
     if (st->op->kind == WEIR_WINDOW_SESSION)
         weir_session_detach(st, e);
     else
@@ -623,6 +634,7 @@ static void advance(void *stp, int64_t watermark_ms, const weir_emitter *out) {
     for (size_t i = 0; i < st->n_due; i++) {
         weir_window_entry *e = st->due[i].entry;
         e->fired = 1;
+        weir_window_snapshot_mark(st, e); /* window_state.h (5) */
         weir_window_emit_result(st, e, out);
         if (weir_window_assign_add_sat(e->id.end_ms, lateness) <= wm)
             forget(st, e); /* past its lateness already (always with none): no purge timer */
@@ -646,4 +658,7 @@ const weir_keyed_op_vt weir_window_vt = {
     .advance = advance,
     .state_size = state_size,
     .free = op_free,
+    .snapshot = weir_window_snapshot_write,
+    .restore_entry = weir_window_snapshot_restore_entry,
+    .restore_done = weir_window_snapshot_restore_done,
 };

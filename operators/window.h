@@ -53,6 +53,8 @@ typedef struct weir_window_spec {
     const char **key_names;         /* n_keys output field names, copied */
     size_t n_aggs;
     weir_agg_spec *aggs;            /* n_aggs; the array is borrowed, the exprs taken */
+    uint32_t max_parallelism;       /* the job's key groups (SPEC §9), for the key
+                                       group in stored state keys; 0 = 128 */
 } weir_window_spec;
 
 /* Builds the operator. Takes the key paths and aggregate expressions on success

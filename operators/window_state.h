@@ -18,7 +18,10 @@
  *       is unfired, and none with end + allowed lateness <= w is held;
  *   (3) an entry whose end <= watermark_ms is fired at the moment it is
  *       created or changed (process), so (2) holds between calls too;
- *   (4) seq increases by one per processed record (arrival order, aggregate.h (3)).
+ *   (4) seq increases by one per processed record (arrival order, aggregate.h (3));
+ *       after a restore it is above every sequence number the state holds;
+ *   (5) every change to an entry marks it dirty and every entry leaving the
+ *       state goes through weir_window_snapshot_forget (window_snapshot.h (1)).
  * Thread: the owning worker. */
 #ifndef WEIR_OPERATORS_WINDOW_STATE_H
 #define WEIR_OPERATORS_WINDOW_STATE_H
@@ -26,6 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine/arena.h"
+#include "engine/buf.h"
 #include "engine/operator.h"
 #include "operators/aggregate.h"
 #include "operators/timer_heap.h"
@@ -50,6 +55,7 @@ typedef struct weir_window_op {
                                        has the same text (evaluated once), or i */
     char **agg_names;               /* owned, n_aggs */
     weir_aggregate_layout layout;
+    uint32_t max_parallelism;       /* key groups of stored state keys (SPEC §9) */
 } weir_window_op;
 
 /* A window fired by advance, with its sort key in line (window.c). */
@@ -76,6 +82,15 @@ typedef struct weir_window_state {
     size_t n_batch, cap_batch;
     struct weir_window_due *due;    /* owned scratch: windows fired by one advance */
     size_t n_due, cap_due;
+    /* Checkpoints (window_snapshot.h): */
+    weir_window_entry **dirty;      /* owned array of borrowed entries: changed since
+                                       the last snapshot, each at its dirty_idx */
+    size_t n_dirty, cap_dirty;
+    weir_buf deleted;               /* owned: storage keys of forgotten entries that
+                                       a snapshot had written, each u32 length + bytes */
+    size_t n_deleted;
+    weir_buf snap_key, snap_value;  /* owned scratch: one entry's key and value */
+    weir_arena snap_arena;          /* owned scratch: one entry's messages */
 } weir_window_state;
 
 /* Emits e's current result (key fields, window_start, window_end, aggregates)
@@ -109,6 +124,11 @@ void weir_session_process(weir_window_state *st, const weir_keyed_record *rec,
 /* Detaches session e from its key (freeing the key's entry when it was the
  * last); the caller frees e. */
 void weir_session_detach(weir_window_state *st, weir_window_entry *e);
+
+/* Attaches a restored session e (not yet owned by a key) to its key's entry,
+ * creating that entry if needed (window_snapshot.c). Returns 0, or WEIR_EINVAL
+ * when a session of that key with the same created_seq is held already. */
+int weir_session_attach(weir_window_state *st, weir_window_entry *e);
 
 /* Frees every per-key entry (state_free, after the sessions are freed). */
 void weir_session_free_keys(weir_window_state *st);

@@ -302,6 +302,9 @@ weir_window_entry *weir_window_table_entry_new(weir_window_slab *s, uint64_t key
     e->alloc_bytes = (uint32_t)total;
     weir_timer_node_init(&e->timer);
     e->fired = 0;
+    e->dirty = 0;
+    e->stored = 0;
+    e->dirty_idx = 0;
     e->created_seq = created_seq;
     e->owner = NULL;
     return e;

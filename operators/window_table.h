@@ -53,6 +53,10 @@ typedef struct weir_window_entry {
     uint32_t alloc_bytes;       /* size of this block, for the slab */
     weir_timer_node timer;      /* in the fire heap until fired, then in purge */
     uint8_t fired;              /* emitted at least once */
+    uint8_t dirty;              /* changed since the last snapshot: in the state's
+                                   dirty list at dirty_idx (window_snapshot.h) */
+    uint8_t stored;             /* written by a snapshot: forgetting it needs a delete */
+    uint32_t dirty_idx;         /* position in the dirty list while dirty */
     uint64_t created_seq;       /* arrival sequence of the record that created it */
     void *owner;                /* session.c: the key's entry; else NULL */
     void *acc;                  /* accumulator block in the tail, 16-aligned */
@@ -129,8 +133,8 @@ weir_value *weir_window_table_values_copy(void *dst, const weir_value *values, s
 /* Allocates and fills a new entry for (key, start, end) from slab s, with an
  * accumulator block of acc_bytes (multiple of 16, left uninitialised) and a
  * copy of the key values. Returns it borrowed from s (free with
- * weir_window_table_entry_free). Its timer is in no heap, fired is 0, owner
- * NULL. */
+ * weir_window_table_entry_free). Its timer is in no heap, fired, dirty and
+ * stored are 0, owner NULL. */
 weir_window_entry *weir_window_table_entry_new(weir_window_slab *s, uint64_t key_hash,
                                                const uint8_t *key, uint32_t key_len,
                                                const weir_value *key_values,

@@ -158,8 +158,8 @@ typedef struct mem_checkpoints {
     uint64_t n_committed;
 } mem_checkpoints;
 
-static int mc_begin(void *ctx, uint64_t id, weir_error *err) {
-    (void)ctx, (void)err;
+static int mc_begin(void *ctx, uint64_t id, bool final_checkpoint, weir_error *err) {
+    (void)ctx, (void)err, (void)final_checkpoint;
     return id < MAX_CKPT ? 0 : WEIR_EINVAL;
 }
 static int mc_snapshot(void *ctx, uint64_t id, uint32_t worker, void *const *states, weir_error *err) {
@@ -231,7 +231,7 @@ static void run_with(uint32_t parallelism, uint64_t seed) {
     nodes[2].u.sink.vt = &mem_vt;
     nodes[2].u.sink.io = &out;
     memset(&mc, 0, sizeof mc);
-    weir_checkpoint_hooks hooks = {&mc, 1, 60000, 1, mc_begin, mc_snapshot, mc_commit, mc_abort, NULL, NULL, NULL};
+    weir_checkpoint_hooks hooks = {&mc, 1, 60000, 1, mc_begin, mc_snapshot, mc_commit, mc_abort, NULL, NULL};
     weir_graph g = {"runtime-test", nodes, 3, parallelism, 128, &mem_vt, &dlq, &hooks, NULL};
     weir_run_stats stats;
     cr_assert_eq(weir_runtime_run(&g, &stats, &err), 0, "%s", err.msg);
