@@ -7,7 +7,7 @@ weir=${WEIR:-build/weir}
 data=examples/data/flights-100k.jsonl
 [ -s "$data" ] || zstd -dcq examples/data/flights-100k.jsonl.zst > "$data"
 mkdir -p examples/out
-"$weir" run examples/flight-delays.yaml --state-dir "${TMPDIR:-/tmp}/weir-example-state"
+"$weir" run examples/flight-delays.yaml --fresh --state-dir "${TMPDIR:-/tmp}/weir-example-state"
 echo
 echo "Hourly windows per origin airport: examples/out/flight-delays.jsonl ($(wc -l < examples/out/flight-delays.jsonl) windows)"
 echo "A few of them (Chicago O'Hare, the first hours of 2001):"

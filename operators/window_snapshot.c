@@ -244,10 +244,11 @@ int weir_window_snapshot_restore_entry(void *stp, const void *key, size_t key_le
 
     weir_arena_reset(&st->snap_arena);
     weir_window_codec_entry d;
+    weir_error inner = {0};
     int rc = weir_window_codec_decode(&op->layout, op->n_keys, value, value_len,
-                                      &st->snap_arena, &d, err);
-    if (rc != 0)
-        return rc;
+                                      &st->snap_arena, &d, &inner);
+    if (rc != 0) /* name the operator: a savepoint may meet an edited job */
+        return weir_error_set(err, rc, "window %s: %s", op->name, inner.msg);
     if (!bounds_fit(op, d.start_ms, d.end_ms))
         return weir_error_set(err, WEIR_EINVAL,
                               "window %s: stored window [%lld, %lld) does not fit this "

@@ -5,8 +5,9 @@
  * each new worker the key groups [first, last] it now owns (SPEC §9). The old
  * workers' checkpoint dirs are opened read-only -- never a live store
  * (DESIGN §4 "Restore") -- and one of two paths runs:
- *   link: exactly one checkpoint dir and every key of every named column family
- *         in range (a restart with the same parallelism). Its SST files are
+ *   link: exactly one of the checkpoint dirs has keys in range, and only keys
+ *         in range (a restart with the same parallelism: a survey of three
+ *         seeks per column family and dir finds it). Its SST files are
  *         hard-linked into new_dir and the small files copied; RocksDB then opens
  *         it as a normal store. O(files), nothing rewritten, and the next
  *         checkpoint's new_sst_bytes stays incremental (prev_ssts seeded).
@@ -28,7 +29,8 @@
  *   (2) the new store holds exactly the entries with key group in [first, last]
  *       (rocks_store.h (4)): the copy path bounds every scan to the stored-key
  *       range [BE16(first), BE16(last + 1)); the link path is taken only after
- *       checking the first and last key of every named column family.
+ *       checking the first and last key of every named column family of the
+ *       linked dir, and that no other dir has a key in range.
  * Sources: SPEC §9, DESIGN §4; Flink's rescaling of RocksDB state by key-group
  * range. Known limits: n_entries is not counted on the link path; progress
  * totals are RocksDB's approximate on-disk sizes. */
@@ -282,16 +284,22 @@ done:
     return rc;
 }
 
-/* 1 if every named column family of src holds only keys in [first, last]. */
-static int all_in_range(source *src, size_t n_cf, uint32_t first, uint32_t last) {
+/* Surveys the named column families of src: *any = some key is in [first,
+ * last]; *all = every key is (an empty source gives *any = 0, *all = 1). Three
+ * seeks per column family. A read error gives *any = 1, *all = 0, so the copy
+ * path scans it and reports the error. */
+static void survey(source *src, size_t n_cf, uint32_t first, uint32_t last, const uint8_t lo[2],
+                   const uint8_t hi[2], int *any, int *all) {
     rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
     rocksdb_readoptions_set_fill_cache(ro, 0);
-    int ok = 1;
-    for (size_t c = 0; c < n_cf && ok; c++) {
+    *any = 0;
+    *all = 1;
+    for (size_t c = 0; c < n_cf; c++) {
         if (!src->by_cf[c])
             continue;
         rocksdb_iterator_t *it = rocksdb_create_iterator_cf(src->db, ro, src->by_cf[c]);
-        for (int end = 0; end < 2 && ok; end++) {
+        int inside = 1;
+        for (int end = 0; end < 2 && inside; end++) {
             if (end == 0)
                 rocksdb_iter_seek_to_first(it);
             else
@@ -300,19 +308,28 @@ static int all_in_range(source *src, size_t n_cf, uint32_t first, uint32_t last)
                 continue;
             size_t klen;
             const char *k = rocksdb_iter_key(it, &klen);
-            uint32_t kg = klen >= 2 ? weir_rocks_store_key_group(k) : UINT32_MAX;
-            ok = klen >= 2 && kg >= first && kg <= last;
+            inside = klen >= 2 && weir_rocks_store_key_group(k) >= first &&
+                     weir_rocks_store_key_group(k) <= last;
         }
         char *e = NULL;
         rocksdb_iter_get_error(it, &e);
+        rocksdb_iter_destroy(it);
+        rocksdb_readoptions_t *bounded;
+        it = weir_rocks_range_iter(src->db, src->by_cf[c], lo, hi, 0, &bounded);
+        int some = rocksdb_iter_valid(it);
+        if (!e)
+            rocksdb_iter_get_error(it, &e);
+        rocksdb_iter_destroy(it);
+        rocksdb_readoptions_destroy(bounded);
         if (e) {
             rocksdb_free(e);
-            ok = 0; /* the copy path will report the error */
+            some = 1;
+            inside = 0;
         }
-        rocksdb_iter_destroy(it);
+        *any |= some;
+        *all &= inside;
     }
     rocksdb_readoptions_destroy(ro);
-    return ok;
 }
 
 /* Links (SST) and copies (the rest) the files of src_dir into new_dir (created
@@ -412,6 +429,7 @@ weir_rocks_store *weir_rocks_store_restore(const char *new_dir,
     weir_rocks_file_id *ids = NULL;
     size_t n_ids = 0;
     rocksdb_options_t *ro_opts = NULL;
+    unsigned char *relevant = NULL; /* [n_dirs]: has keys in range */
     int rc = weir_rocks_store_remove_dir(tmp_dir, err);
     if (rc == 0 && mkdir(tmp_dir, 0755) != 0)
         rc = weir_error_sys(err, WEIR_EIO, errno, "restore: mkdir %s", tmp_dir);
@@ -427,50 +445,58 @@ weir_rocks_store *weir_rocks_store_restore(const char *new_dir,
     weir_rocks_store_key_encode(first, NULL, 0, lo, 2);
     weir_rocks_store_key_encode(last + 1, NULL, 0, hi, 2);
 
-    if (n_dirs == 1) { /* the link path, if every key is in range */
-        if ((rc = source_open(&src, checkpoint_dirs[0], cfs, n_cf, ro_opts, err)) != 0)
+    /* Survey every source: its share of the range (for progress) and whether
+     * it has keys in range at all. With one source holding keys in range,
+     * and only such keys (a restart with the same parallelism), link it. */
+    relevant = calloc(n_dirs + 1, sizeof *relevant);
+    if (!relevant) {
+        weir_error_set(err, WEIR_ENOMEM, "restore: out of memory");
+        goto fail;
+    }
+    size_t n_relevant = 0, only = 0;
+    int only_inside = 0;
+    for (size_t d = 0; d < n_dirs; d++) {
+        if ((rc = source_open(&src, checkpoint_dirs[d], cfs, n_cf, ro_opts, err)) != 0)
             goto fail;
-        int linkable = all_in_range(&src, n_cf, first, last);
+        int any, all;
+        survey(&src, n_cf, first, last, lo, hi, &any, &all);
         for (size_t c = 0; c < n_cf; c++)
             if (src.by_cf[c])
                 p.total_bytes += approx_bytes(src.db, src.by_cf[c], lo, 2, hi, 2);
         source_close(&src);
-        if (linkable) {
-            rc = link_files(checkpoint_dirs[0], new_dir, &ids, &n_ids, err);
-            if (rc < 0)
-                goto fail;
-            if (rc == 1) { /* another file system: copy instead */
-                free(ids);
-                ids = NULL;
-                n_ids = 0;
-                if ((rc = weir_rocks_store_remove_dir(new_dir, err)) != 0)
-                    goto fail;
-            } else {
-                if (!(store = weir_rocks_open_store(new_dir, cfs, n_cf, opts, 1, err)))
-                    goto fail;
-                store->prev_ssts = ids;
-                store->n_prev_ssts = n_ids;
-                ids = NULL;
-                st.linked = 1;
-                goto done;
-            }
+        if (any) {
+            relevant[d] = 1;
+            n_relevant++;
+            only = d;
+            only_inside = all;
         }
+    }
+    if (n_relevant == 1 && only_inside) {
+        rc = link_files(checkpoint_dirs[only], new_dir, &ids, &n_ids, err);
+        if (rc < 0)
+            goto fail;
+        if (rc == 0) {
+            if (!(store = weir_rocks_open_store(new_dir, cfs, n_cf, opts, 1, err)))
+                goto fail;
+            store->prev_ssts = ids;
+            store->n_prev_ssts = n_ids;
+            ids = NULL;
+            st.linked = 1;
+            goto done;
+        }
+        free(ids); /* another file system: copy instead */
+        ids = NULL;
+        n_ids = 0;
+        if ((rc = weir_rocks_store_remove_dir(new_dir, err)) != 0)
+            goto fail;
     }
 
     if (!(store = weir_rocks_open_store(new_dir, cfs, n_cf, opts, 0, err)))
         goto fail;
-    if (p.fn && n_dirs != 1) { /* pass 1: how much there is (n_dirs == 1: done above) */
-        for (size_t d = 0; d < n_dirs; d++) {
-            if ((rc = source_open(&src, checkpoint_dirs[d], cfs, n_cf, ro_opts, err)) != 0)
-                goto fail;
-            for (size_t c = 0; c < n_cf; c++)
-                if (src.by_cf[c])
-                    p.total_bytes += approx_bytes(src.db, src.by_cf[c], lo, 2, hi, 2);
-            source_close(&src);
-        }
-    }
     unsigned file_seq = 0;
     for (size_t d = 0; d < n_dirs; d++) {
+        if (!relevant[d])
+            continue;
         if ((rc = source_open(&src, checkpoint_dirs[d], cfs, n_cf, ro_opts, err)) != 0)
             goto fail;
         for (size_t c = 0; c < n_cf && rc == 0; c++)
@@ -487,6 +513,7 @@ done:
     (void)progress_report(&p, p.total_bytes); /* the last report cannot stop it */
     weir_rocks_store_remove_dir(tmp_dir, NULL);
     free(tmp_dir);
+    free(relevant);
     rocksdb_options_destroy(ro_opts);
     st.duration_us = weir_rocks_now_us() - t0;
     if (stats)
@@ -499,6 +526,7 @@ fail:
     weir_rocks_store_remove_dir(tmp_dir, NULL);
     free(tmp_dir);
     free(ids);
+    free(relevant);
     if (ro_opts)
         rocksdb_options_destroy(ro_opts);
     return NULL;

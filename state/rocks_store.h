@@ -42,7 +42,7 @@
  *      key group is in [key_group_first, key_group_last].
  *  (5) RocksDB memory of one store (memtables + block cache, incl. index and
  *      filter blocks) stays within memory_budget_bytes plus the small uncharged
- *      overhead listed at weir_rocks_options (SPEC §2 state.memory).
+ *      overhead listed under "Memory budget" below (SPEC §2 state.memory).
  *
  * Memory budget (weir_rocks_options.memory_budget_bytes = B; RocksDB 7.8's C API
  * has no WriteBufferManager that charges memtables to the cache, so B is divided
@@ -54,8 +54,11 @@
  *   - the last B/4 is headroom for an immutable memtable while it is flushed and
  *     for what RocksDB does not charge anywhere: table-reader objects, flush and
  *     compaction buffers, iterators, thread stacks.
- * The strict cache shards its capacity (>= 512 KB per shard); target SST files
- * are kept at 16 MB so one file's index or filter block always fits a shard.
+ * The strict cache shards its capacity (>= 512 KB per shard) and fails a read
+ * whose index block cannot fit; index and filters are therefore partitioned
+ * into ~4 KB blocks, whatever the key length or file size.
+ * Measured: 1M entries of 100 bytes with a 16 MB budget grow RSS by ~21 MB
+ * (tests/rocks_store_test.c, memory_stays_near_the_budget...).
  *
  * Compression: LZ4 on every level by default (WEIR_ROCKS_COMPRESSION_NONE turns
  * it off); 20% less disk than none at the same speed (bench/rocks_bench.c).
@@ -272,8 +275,8 @@ int weir_rocks_store_checkpoint(weir_rocks_store *store, const char *dir,
                                 weir_rocks_checkpoint_stats *stats, weir_error *err);
 
 typedef struct weir_rocks_restore_stats {
-    int linked;            /* 1: the one checkpoint was hard-linked whole (all its
-                              entries were in range); 0: entries were copied */
+    int linked;            /* 1: one checkpoint was hard-linked whole (it alone
+                              held entries in range, and no others); 0: copied */
     uint64_t n_entries;    /* entries copied (0 when linked: not counted) */
     uint64_t entry_bytes;  /* stored key + value bytes copied (0 when linked) */
     uint64_t sst_bytes;    /* SST bytes of the new store after the restore */
@@ -286,9 +289,11 @@ typedef struct weir_rocks_restore_stats {
  * [key_group_first, key_group_last], read from the checkpoint dirs (opened
  * read-only; several dirs normally hold disjoint key groups -- if two hold the
  * same key, the later dir wins), and opens it. Invariant (4), SPEC §9.
- *   Fast path: one checkpoint dir whose entries are all in the range (a restart
- *   with the same parallelism) is hard-linked instead of copied: O(files), and
- *   the next checkpoint's new_sst_bytes stays incremental.
+ *   Fast path: when exactly one of the checkpoint dirs has entries in the
+ *   range, and no entries outside it (a restart with the same parallelism: pass
+ *   all old workers' dirs, the survey finds the one), it is hard-linked instead
+ *   of copied: O(files), and the next checkpoint's new_sst_bytes stays
+ *   incremental. Dirs with no entries in range are not scanned.
  *   Copy path: entries are scanned in key order into SST files (16 MB each) that
  *   are ingested directly (no memtables, no write stall, no compaction needed).
  * A column family missing from a checkpoint contributes nothing (a new

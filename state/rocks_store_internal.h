@@ -19,8 +19,8 @@
 #include "state/rocks_store.h"
 
 #define WEIR_ROCKS_CF_PREFIX "w:"
-/* Target SST size: compaction output and restore files. Kept small so one
- * file's index or filter block fits a strict cache shard (>= 512 KB). */
+/* Target SST size: compaction output and restore files. Small, so that one
+ * compaction output file, or one restore file, is quick to write and link. */
 #define WEIR_ROCKS_TARGET_FILE_BYTES ((uint64_t)16 << 20)
 
 /* Identity of an SST file: hard links share all four fields. Size and mtime

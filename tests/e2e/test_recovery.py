@@ -1,0 +1,1202 @@
+"""tests/e2e/test_recovery.py -- crash recovery, checkpoints and savepoints of `weir run` (SPEC §1, §4, §5).
+
+Design: every case drives the real binary. The crash cases start a job again and
+again and SIGKILL it at seeded random moments -- some right after a
+`checkpoint N complete` line appears on its stderr (read line by line while it
+runs), some at a random time within the length of an uninterrupted run (so many
+land while a checkpoint is being written: a `chk-N/` dir without `_metadata` is
+left behind, and those kills are counted), some during startup/restore -- until
+it exits 0. The output and the dead letters are then compared with one
+uninterrupted run of the same job (and, for the generated job, with the
+independent model in weir_model.py). After every kill the test computes the
+newest complete checkpoint on disk (`checkpoints/chk-N/_metadata`) and the next
+start must log `resuming from checkpoint N` for exactly that N (or no resume when
+there is none). Other cases: restore with another parallelism through a
+savepoint, a savepoint into an edited job, corrupted checkpoints, the state-dir
+lock, --fresh, stdin jobs (never resume) and input identity.
+
+Invariants:
+  1. Only the Python 3 standard library; weir runs with WEIR_HOME in a temp dir
+     (cli_util) and every process has a timeout.
+  2. Only processes this script started are signalled, by their own pid.
+  3. Seeded: the seed is printed; WEIR_TEST_SEED=N reruns one. WEIR_RECOVERY_SCALE
+     (default 1.0, e.g. 0.3 under ASan) scales the input sizes; WEIR_RECOVERY_KILLS
+     (default 25) is the number of kills per crash test (never scaled).
+  4. A window job with allowed_lateness 0 emits each window exactly once, so its
+     recovered output must equal the uninterrupted one as a multiset of lines. With
+     allowed lateness > 0 and sessions, SPEC §4 lets the number of intermediate
+     updates (and of retractions of sessions that fired before a merge) depend on
+     batching, which a restart changes; there the test requires the same final
+     record per (key, window), the same dead letters, and no line written twice
+     (every line of a correct output is distinct: each carries its count) -- and it
+     reports how far the multisets differ.
+
+Rules come from SPEC §1 (run flags, exit codes), §4 (results do not depend on
+timing for one partition), §5 (checkpoints, resume, --fresh, input identity,
+plan fingerprint, exactly-once file sinks, savepoints, stdin never resumes),
+§6 (dead letters).
+"""
+
+import collections
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import threading
+import time
+
+import e2e_util as U
+import weir_model as M
+from cli_util import (WEIR, WEIR_SRC, case, check, main, require_binary, tmpdir, weir, weir_env)
+from test_windows_model import compare_dead_letters, compare_finals, gen_input, model_aggs
+
+SEED = U.test_seed()
+SCALE = float(os.environ.get("WEIR_RECOVERY_SCALE") or "1.0")
+KILLS = int(os.environ.get("WEIR_RECOVERY_KILLS") or "25")
+print("seed %d (rerun with WEIR_TEST_SEED=%d), scale %g, %d kills per crash test"
+      % (SEED, SEED, SCALE, KILLS), flush=True)
+
+CHK_RE = re.compile(r"checkpoint (\d+) complete")
+RESUME_RE = re.compile(r"resuming from checkpoint (\d+)|already finished \(checkpoint (\d+)\)")
+TIMINGS = []
+
+
+def scaled(n, lo=1000):
+    return max(lo, int(n * SCALE))
+
+
+# ================================================================ processes
+
+
+class Proc:
+    """A running `weir ARGS`; stdout and stderr are read line by line by threads,
+    so a test can wait for a log line while the process runs."""
+
+    def __init__(self, args, stdin=False):
+        require_binary()
+        self.args = [str(a) for a in args]
+        self.t0 = time.monotonic()
+        self.p = subprocess.Popen([WEIR] + self.args,
+                                  stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=weir_env())
+        self.pid = self.p.pid
+        self.err, self.out = [], []
+        self.cv = threading.Condition()
+        self.open_streams = 2
+        self.threads = [threading.Thread(target=self._read, args=(self.p.stderr, self.err), daemon=True),
+                        threading.Thread(target=self._read, args=(self.p.stdout, self.out), daemon=True)]
+        for t in self.threads:
+            t.start()
+        self.rc = None
+
+    def _read(self, stream, sink):
+        for raw in stream:
+            with self.cv:
+                sink.append(raw.decode("utf-8", "replace"))
+                self.cv.notify_all()
+        with self.cv:
+            self.open_streams -= 1
+            self.cv.notify_all()
+
+    def wait_err(self, regex, count=1, timeout=60.0):
+        """Waits until `count` stderr lines match regex; returns the last match, or
+        None when stderr closed (the process ended) or timeout passed first."""
+        rx = re.compile(regex)
+        t_end = time.monotonic() + timeout
+        with self.cv:
+            while True:
+                ms = [m for m in (rx.search(l) for l in self.err) if m]
+                if len(ms) >= count:
+                    return ms[count - 1]
+                left = t_end - time.monotonic()
+                if self.open_streams == 0 or left <= 0:
+                    return None
+                self.cv.wait(min(left, 0.5))
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def kill9(self):
+        """SIGKILL to this process only; True when it was still running."""
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGKILL)
+            return True
+        return False
+
+    def signal(self, sig):
+        if self.p.poll() is None:
+            self.p.send_signal(sig)
+
+    def finish(self, timeout=120.0):
+        try:
+            self.rc = self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+            for t in self.threads:
+                t.join(5)
+            raise AssertionError("weir did not exit within %.0fs: %s\nstderr tail:\n%s"
+                                 % (timeout, self.describe_args(), self.stderr()[-3000:]))
+        for t in self.threads:
+            t.join(10)
+        if self.p.stdin:
+            try:
+                self.p.stdin.close()
+            except OSError:
+                pass
+        return self.rc
+
+    def seconds(self):
+        return time.monotonic() - self.t0
+
+    def stderr(self):
+        with self.cv:
+            return "".join(self.err)
+
+    def stdout(self):
+        with self.cv:
+            return "".join(self.out)
+
+    def describe_args(self):
+        return "weir " + " ".join(self.args)
+
+    def describe(self):
+        return "%s\nexit %s after %.2fs\nstdout: %s\nstderr tail:\n%s" % (
+            self.describe_args(), self.rc, self.seconds(), self.stdout()[-1000:] or "(empty)",
+            self.stderr()[-3000:] or "(empty)")
+
+
+def run_to_end(args, timeout=180.0, stdin_bytes=None):
+    """Runs weir to completion (stdin_bytes fed on stdin when given); returns the Proc."""
+    pr = Proc(args, stdin=stdin_bytes is not None)
+    if stdin_bytes is not None:
+        try:
+            pr.p.stdin.write(stdin_bytes)
+            pr.p.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass
+    pr.finish(timeout)
+    return pr
+
+
+def expect_exit(pr, rc, what):
+    if pr.rc != rc:
+        raise AssertionError("%s: expected exit %d\n%s" % (what, rc, pr.describe()))
+
+
+# ================================================================ files and checkpoints
+
+
+def read_bytes(path):
+    if not os.path.exists(path):
+        return b""
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def line_counter(path):
+    data = read_bytes(path)
+    check(data == b"" or data.endswith(b"\n"), "%s: last line has no terminator: %r" % (path, data[-200:]))
+    return collections.Counter(data.split(b"\n")[:-1]) if data else collections.Counter()
+
+
+def describe_diff(got, want, what, limit=4):
+    """got/want: Counters of lines. Returns a message naming missing, extra and
+    duplicated lines (empty when equal)."""
+    if got == want:
+        return ""
+    missing = want - got
+    extra = got - want
+    dups = [(l, n) for l, n in got.items() if n > 1]
+    parts = ["%s differs: %d lines written, %d expected; %d missing, %d extra, %d lines written more than once"
+             % (what, sum(got.values()), sum(want.values()), sum(missing.values()), sum(extra.values()), len(dups))]
+    for l in list(missing)[:limit]:
+        parts.append("  missing: %s" % l[:300].decode("utf-8", "replace"))
+    for l in list(extra)[:limit]:
+        parts.append("  extra (x%d): %s" % (extra[l], l[:300].decode("utf-8", "replace")))
+    for l, n in dups[:limit]:
+        parts.append("  written %d times: %s" % (n, l[:300].decode("utf-8", "replace")))
+    return "\n".join(parts)
+
+
+def checkpoints(state):
+    """(complete ids, pending ids) under STATE/checkpoints (SPEC §5 layout: chk-N/,
+    complete once chk-N/_metadata exists)."""
+    d = os.path.join(state, "checkpoints")
+    done, pending = [], []
+    if os.path.isdir(d):
+        for name in os.listdir(d):
+            m = re.fullmatch(r"chk-0*(\d+)", name)
+            if not m:
+                continue
+            if os.path.exists(os.path.join(d, name, "_metadata")):
+                done.append(int(m.group(1)))
+            else:
+                pending.append(int(m.group(1)))
+    return sorted(done), sorted(pending)
+
+
+def chk_dir(state, cid):
+    d = os.path.join(state, "checkpoints")
+    for name in os.listdir(d):
+        m = re.fullmatch(r"chk-0*(\d+)", name)
+        if m and int(m.group(1)) == cid:
+            return os.path.join(d, name)
+    raise AssertionError("no chk dir for checkpoint %d in %s" % (cid, d))
+
+
+def resume_id(pr):
+    """The checkpoint id a start resumed from (or found finished), or None."""
+    m = RESUME_RE.search(pr.stderr())
+    if not m:
+        return None
+    return int(m.group(1) or m.group(2))
+
+
+def savepoint_path(pr):
+    m = re.search(r"^savepoint: (.+)$", pr.stdout(), re.M)
+    check(m is not None, "no `savepoint: PATH` line on stdout\n" + pr.describe())
+    path = m.group(1).strip()
+    check(os.path.isfile(os.path.join(path, "_metadata")),
+          "printed savepoint %s has no _metadata\n%s" % (path, pr.describe()))
+    return path
+
+
+# ================================================================ inputs
+
+
+_cache = {}
+
+
+def flights_base_lines():
+    """The 100k flights lines (examples/data/flights-100k.jsonl.zst, unpacked)."""
+    if "flights" not in _cache:
+        src = os.path.join(WEIR_SRC, "examples", "data", "flights-100k.jsonl.zst")
+        check(os.path.exists(src), "missing %s" % src)
+        check(shutil.which("zstd") is not None, "zstd is needed to unpack %s" % src)
+        data = subprocess.run(["zstd", "-dc", src], stdout=subprocess.PIPE, check=True).stdout
+        _cache["flights"] = data.split(b"\n")[:-1]
+    return _cache["flights"]
+
+
+def flights_input(path, n_lines, rng):
+    """n_lines of flights: the 100k lines repeated with event times shifted by a
+    week per repetition (the file spans 2001-01-01..07), plus a few malformed
+    lines and a few records 3 hours late (dead letters: json, event_time, late)."""
+    base = flights_base_lines()
+    prefix = b'{"ts":"2001-01-'
+    out = []
+    rep = 0
+    while len(out) < n_lines:
+        check(rep < 4, "flights input limited to 4 weeks (400k lines)")
+        for line in base:
+            if len(out) >= n_lines:
+                break
+            check(line.startswith(prefix), "unexpected flights line %r" % line[:60])
+            day = int(line[15:17]) + 7 * rep
+            line = line[:15] + b"%02d" % day + line[17:]
+            out.append(line)
+        rep += 1
+    bad = [b'{"ts":"2001-01-03T10:00:00Z","origin":"SFO"', b'[1,2,3]', b'{"origin":"JFK","delay":3}',
+           b'{"ts":"not a time","origin":"BOS","delay":1}', b'{"ts":"2001-01-02T01:00:00Z","origin":"\xff\xfe"}']
+    n_bad = max(5, n_lines // 6000)
+    for j in range(n_bad):
+        i = rng.randrange(1000, len(out))
+        if j % 2:
+            out.insert(i, bad[(j // 2) % len(bad)])
+        else:   # a copy of an earlier line, 3 hours earlier than the line it follows: late
+            line = out[i - 1]
+            day, hour = int(line[15:17]), int(line[18:20])
+            if day > 1 and line.startswith(prefix):
+                hour -= 3
+                if hour < 0:
+                    day, hour = day - 1, hour + 24
+                out.insert(i, line[:15] + b"%02dT%02d" % (day, hour) + line[20:])
+    with open(path, "wb") as f:
+        f.write(b"\n".join(out) + b"\n")
+    return path
+
+
+def flights_job_args(job, d, inp, state, extra=()):
+    return ["run", job, "--state-dir", state,
+            "--set", "sources.flights.file.path=" + inp,
+            "--set", "sinks.out.file.path=" + os.path.join(d, "out.jsonl"),
+            "--set", "dead_letter.file.path=" + os.path.join(d, "dl.jsonl"),
+            "--set", "checkpoint.interval=50ms"] + list(extra)
+
+
+def example(name):
+    return os.path.join(WEIR_SRC, "examples", name)
+
+
+class Workspace:
+    """A job's directory: out.jsonl, dl.jsonl, state/ below d."""
+
+    def __init__(self, prefix):
+        self.d = tmpdir(prefix)
+        self.out = os.path.join(self.d, "out.jsonl")
+        self.dl = os.path.join(self.d, "dl.jsonl")
+        self.state = os.path.join(self.d, "state")
+
+
+def reference(key, make_args, timeout=300.0):
+    """Runs the uninterrupted reference once per key; returns (ws, seconds)."""
+    if key not in _cache:
+        ws = Workspace("ref")
+        pr = run_to_end(make_args(ws) + ["--fresh"], timeout)
+        expect_exit(pr, 0, "uninterrupted reference run")
+        check(os.path.getsize(ws.out) > 0, "reference run wrote no output\n" + pr.describe())
+        _cache[key] = (ws, pr.seconds())
+    return _cache[key]
+
+
+# ================================================================ the crash loop
+
+
+class CrashStats:
+    def __init__(self):
+        self.kills = []          # (mode, seconds after start, pending chk dirs right after)
+        self.starts = 0
+        self.rounds = 0
+
+    def summary(self):
+        modes = collections.Counter(k[0] for k in self.kills)
+        during = sum(1 for k in self.kills if k[2])
+        return ("%d kills in %d starts over %d rounds (%s; %d while a checkpoint was being written)"
+                % (len(self.kills), self.starts, self.rounds,
+                   ", ".join("%s %d" % kv for kv in sorted(modes.items())), during))
+
+
+def crash_until_done(args, state, rng, kills_wanted, T, stats, fresh_first=True, max_starts=400):
+    """Starts `weir ARGS` (the first time with --fresh) and SIGKILLs it at seeded
+    random moments until kills_wanted kills were made, then lets it run to its end.
+    Checks every start: exit 0 or killed by us, and it resumes from exactly the
+    newest complete checkpoint on disk."""
+    first = True
+    killed_here = 0
+    while True:
+        check(stats.starts < max_starts * (stats.rounds + 1),
+              "no progress: %d starts without finishing" % stats.starts)
+        fresh = first and fresh_first
+        want_resume = None if fresh else (checkpoints(state)[0] or [None])[-1]
+        pr = Proc(args + (["--fresh"] if fresh else []))
+        first = False
+        stats.starts += 1
+        mode = None
+        if killed_here < kills_wanted:
+            r = rng.random()
+            if r < 0.35:
+                mode = "after-checkpoint"
+                pr.wait_err(CHK_RE.pattern, count=rng.choice([1, 1, 2]), timeout=30 + 20 * T)
+                time.sleep(rng.uniform(0, 0.004))
+            elif r < 0.45:
+                mode = "startup"
+                time.sleep(rng.uniform(0, 0.03))
+            else:
+                mode = "random"
+                time.sleep(rng.uniform(0, 1.2 * T))
+        at = pr.seconds()
+        sent = mode is not None and pr.kill9()
+        rc = pr.finish(timeout=60 + 30 * T)
+        got_resume = resume_id(pr)
+        started = "running with" in pr.stderr() or got_resume is not None
+        if want_resume is None:
+            check(got_resume is None, "start %d resumed from checkpoint %s, but no complete checkpoint "
+                  "was on disk%s\n%s" % (stats.starts, got_resume, " (--fresh)" if fresh else "", pr.describe()))
+        elif started:
+            check(got_resume == want_resume,
+                  "start %d: newest complete checkpoint on disk was %d, but weir %s\n%s"
+                  % (stats.starts, want_resume,
+                     "did not log a resume" if got_resume is None else "resumed from %d" % got_resume,
+                     pr.describe()))
+        if sent and rc == -signal.SIGKILL:
+            killed_here += 1
+            stats.kills.append((mode, at, checkpoints(state)[1]))
+            continue
+        if rc == 0:
+            return pr
+        raise AssertionError("start %d: weir exited %s (expected 0, or SIGKILL from this test)\n%s"
+                             % (stats.starts, rc, pr.describe()))
+
+
+def crash_rounds(args, ws, rng, T, compare, kills=KILLS):
+    """Rounds of crash_until_done (each starting with --fresh) until `kills` kills
+    were made; compare(round) checks the output after each round."""
+    stats = CrashStats()
+    while len(stats.kills) < kills:
+        before = len(stats.kills)
+        crash_until_done(args, ws.state, rng, kills - before, T, stats)
+        stats.rounds += 1
+        try:
+            compare()
+        except AssertionError as e:
+            raise AssertionError("after round %d (%s):\n%s" % (stats.rounds, stats.summary(), e))
+        check(stats.rounds < 4 * kills, "%d rounds without reaching %d kills" % (stats.rounds, kills))
+    return stats
+
+
+# ================================================================ 1. flights crash test
+
+
+FLIGHT_LINES = scaled(300000, 20000)
+
+
+def flights_setup():
+    if "flights_in" not in _cache:
+        d = tmpdir("flights-in")
+        _cache["flights_in"] = flights_input(os.path.join(d, "flights.jsonl"), FLIGHT_LINES, random.Random(SEED))
+    return _cache["flights_in"]
+
+
+def flights_reference():
+    inp = flights_setup()
+    job = example("flight-delays.yaml")
+    return reference("ref-flights", lambda w: flights_job_args(job, w.d, inp, w.state))
+
+
+@case
+def flights_killed_at_25_moments_writes_exactly_the_uninterrupted_output():
+    inp = flights_setup()
+    job = example("flight-delays.yaml")
+    ref, T = flights_reference()
+    want_out, want_dl = line_counter(ref.out), line_counter(ref.dl)
+    check(sum(want_dl.values()) >= 5, "the input should produce dead letters; reference has %d"
+          % sum(want_dl.values()))
+    ws = Workspace("flights-crash")
+    args = flights_job_args(job, ws.d, inp, ws.state)
+    rng = random.Random(SEED + 1)
+
+    def compare():
+        got_out = line_counter(ws.out)
+        msg = describe_diff(got_out, want_out, "window output (lateness 0: every window once)")
+        msg += describe_diff(line_counter(ws.dl), want_dl, "dead letters")
+        check(not msg, msg)
+        done, pending = checkpoints(ws.state)
+        check(len(done) <= 3, "%d complete checkpoints kept, retain is 3: %s" % (len(done), done))
+
+    t0 = time.monotonic()
+    stats = crash_rounds(args, ws, rng, T, compare)
+    print("     flights: %d lines, uninterrupted %.2fs; %s; pending chk dirs left: %d; %.1fs"
+          % (FLIGHT_LINES, T, stats.summary(), len(checkpoints(ws.state)[1]), time.monotonic() - t0))
+    check(len(stats.kills) >= KILLS, "only %d kills" % len(stats.kills))
+    # A finished bounded job run again exits 0 and writes nothing (SPEC §5).
+    before = (read_bytes(ws.out), read_bytes(ws.dl))
+    pr = run_to_end(args)
+    expect_exit(pr, 0, "running the finished job again")
+    check((read_bytes(ws.out), read_bytes(ws.dl)) == before,
+          "running the finished job again changed its output files\n" + pr.describe())
+
+
+# ================================================================ 2. generated job: late data, sessions, sliding
+
+
+GEN_AGGS = [("n", "count()"), ("total", "sum(amount)"), ("hi", "max(amount)"),
+            ("lo", "min(amount)"), ("mean", "avg(amount)"), ("f", "first(amount)"),
+            ("l", "last(amount)"), ("d", "count_distinct(amount)")]
+GEN_LINES = scaled(60000, 5000)
+
+
+def gen_data():
+    """Out-of-order and late events (test_windows_model.gen_input) plus malformed
+    lines, a missing and an invalid event time, invalid UTF-8 and sum/avg of a
+    string (dead letters json, event_time, type)."""
+    if "gen" not in _cache:
+        rng = random.Random(SEED + 2)
+        lines = gen_input(rng, n=GEN_LINES).split(b"\n")[:-1]
+        bad = [b'{"user":"u1","ts":', b'"just a string"', b'{"user":"u2","amount":3}',
+               b'{"user":"u3","ts":"yesterday","amount":1}', b'{"user":"\xc3\x28","ts":5,"amount":1}',
+               None]
+        for j in range(max(12, GEN_LINES // 3000)):
+            i = rng.randrange(100, len(lines))
+            b = bad[j % len(bad)]
+            if b is None:   # a string amount: sum/avg type error, at a valid (recent) time
+                prev = json.loads(lines[i - 1])
+                prev["amount"] = "seven"
+                b = json.dumps(prev).encode()
+            lines.insert(i, b)
+        _cache["gen"] = b"\n".join(lines) + b"\n"
+    return _cache["gen"]
+
+
+GEN_JOBS = {
+    "session": dict(kind="session", gap_ms=5000, lateness_ms=3000, delay_ms=2000, parallelism=2),
+    "sliding": dict(kind="sliding", size_ms=10000, slide_ms=4000, lateness_ms=2000, delay_ms=2000,
+                    parallelism=3),
+}
+
+
+def gen_job_files(kind):
+    """(job path, input path) of the generated job `kind`, written once; the sink
+    and dead-letter paths are given with --set per workspace."""
+    key = "genjob-" + kind
+    if key not in _cache:
+        d = tmpdir("gen-" + kind)
+        inp = os.path.join(d, "in.jsonl")
+        with open(inp, "wb") as f:
+            f.write(gen_data())
+        p = dict(GEN_JOBS[kind])
+        job = U.window_job("gen-" + kind, inp, "unused.jsonl", "unused-dl.jsonl", key=["user"],
+                           aggregates=GEN_AGGS, window_name="w", **p)
+        job["checkpoint"] = {"interval": "50ms"}
+        path = os.path.join(d, "job.yaml")
+        with open(path, "w") as f:
+            f.write(U.to_yaml(job))
+        _cache[key] = (path, inp)
+    return _cache[key]
+
+
+def gen_args(kind, ws, extra=()):
+    path, _ = gen_job_files(kind)
+    return ["run", path, "--state-dir", ws.state, "--set", "sinks.out.file.path=" + ws.out,
+            "--set", "dead_letter.file.path=" + ws.dl] + list(extra)
+
+
+def gen_model(kind):
+    key = "model-" + kind
+    if key not in _cache:
+        p = dict(GEN_JOBS[kind])
+        p.pop("parallelism")
+        mj = M.ModelJob(key=["user"], aggregates=model_aggs(GEN_AGGS), **p)
+        _cache[key] = M.run_model(gen_data(), mj)
+    return _cache[key]
+
+
+def finals_text(path):
+    return {wid: json.dumps(r) for wid, r in U.final_records(U.read_jsonl(path), ["user"]).items()}
+
+
+def compare_gen(kind, ws, ref, note):
+    """Final records and dead letters equal the reference run and the model; no
+    line written twice; notes how far the multisets of lines differ."""
+    got_lines, ref_lines = line_counter(ws.out), line_counter(ref.out)
+    dups = [(l, n) for l, n in got_lines.items() if n > 1]
+    check(not dups, "%d output lines written more than once, e.g. x%d %s"
+          % (len(dups), dups[0][1] if dups else 0, dups[0][0][:300] if dups else b""))
+    got_f, ref_f = finals_text(ws.out), finals_text(ref.out)
+    if got_f != ref_f:
+        miss = [ref_f[k] for k in ref_f if k not in got_f][:3]
+        extra = [got_f[k] for k in got_f if k not in ref_f][:3]
+        diff = [(got_f[k], ref_f[k]) for k in ref_f if k in got_f and got_f[k] != ref_f[k]][:3]
+        raise AssertionError("final records differ from the uninterrupted run: %d vs %d windows\n"
+                             "  missing: %s\n  extra: %s\n  different (got, want): %s"
+                             % (len(got_f), len(ref_f), miss, extra, diff))
+    msg = describe_diff(line_counter(ws.dl), line_counter(ref.dl), "dead letters")
+    check(not msg, msg)
+    model = gen_model(kind)
+    compare_finals(U.final_records(U.read_jsonl(ws.out), ["user"]), model, ["user"],
+                   [a for a, _ in GEN_AGGS])
+    compare_dead_letters(U.read_jsonl(ws.dl), model)
+    if got_lines != ref_lines:
+        note.append(describe_diff(got_lines, ref_lines, "multiset of all lines").split("\n")[0])
+
+
+def gen_crash(kind, seed_off):
+    ref, T = reference("ref-gen-" + kind, lambda w: gen_args(kind, w))
+    model = gen_model(kind)
+    n_late = len(model.late_offsets())
+    check(n_late >= 10, "the generated input should have late records; the model has %d" % n_late)
+    check(any(r.get("retracted") for r in U.read_jsonl(ref.out)) or kind != "session",
+          "the generated session input should make weir retract merged sessions")
+    ws = Workspace("gen-crash-" + kind)
+    rng = random.Random(SEED + seed_off)
+    notes = []
+    t0 = time.monotonic()
+    stats = crash_rounds(gen_args(kind, ws), ws, rng, T, lambda: compare_gen(kind, ws, ref, notes))
+    print("     %s: %d lines (%d late per the model), uninterrupted %.2fs; %s; %.1fs"
+          % (kind, GEN_LINES, n_late, T, stats.summary(), time.monotonic() - t0))
+    for n in notes:
+        print("     note (allowed by SPEC §4, intermediate updates): %s" % n)
+    check(len(stats.kills) >= KILLS, "only %d kills" % len(stats.kills))
+
+
+@case
+def reference_runs_of_the_generated_jobs_match_the_model():
+    for kind in GEN_JOBS:
+        ref, _ = reference("ref-gen-" + kind, lambda w: gen_args(kind, w))
+        model = gen_model(kind)
+        compare_finals(U.final_records(U.read_jsonl(ref.out), ["user"]), model, ["user"],
+                       [a for a, _ in GEN_AGGS])
+        compare_dead_letters(U.read_jsonl(ref.dl), model)
+
+
+@case
+def session_job_with_late_data_killed_at_25_moments_gives_the_uninterrupted_results():
+    gen_crash("session", 3)
+
+
+@case
+def sliding_job_with_late_data_killed_at_25_moments_gives_the_uninterrupted_results():
+    gen_crash("sliding", 4)
+
+
+# ================================================================ 3. another parallelism via a savepoint
+
+
+def session_flights_args(ws, inp, extra=()):
+    return flights_job_args(example("flight-delays-session.yaml"), ws.d, inp, ws.state, extra)
+
+
+def session_finals(path):
+    return {wid: json.dumps(r) for wid, r in U.final_records(U.read_jsonl(path), ["origin"]).items()}
+
+
+def rescale(p_from, p_to, rng):
+    inp = flights_setup()
+    ref, T = reference("ref-sessions-p%d" % p_from,
+                       lambda w: session_flights_args(w, inp, ["--set", "parallelism=%d" % p_from]))
+    ws = Workspace("rescale-%d-%d" % (p_from, p_to))
+    a_from = session_flights_args(ws, inp, ["--set", "parallelism=%d" % p_from])
+    a_to = session_flights_args(ws, inp, ["--set", "parallelism=%d" % p_to])
+    # 1. crash the first run after a checkpoint.
+    pr = Proc(a_from + ["--fresh"])
+    m = pr.wait_err(CHK_RE.pattern, count=1, timeout=60 + 20 * T)
+    time.sleep(rng.uniform(0, 0.02))
+    check(pr.kill9() and m is not None,
+          "the job ended before its first checkpoint could be interrupted\n" + pr.describe())
+    pr.finish()
+    done, _ = checkpoints(ws.state)
+    check(done, "no complete checkpoint after `checkpoint N complete` was logged\n" + pr.describe())
+    # 2. a plain restart with a changed --set must be refused (plan fingerprint).
+    out_before = read_bytes(ws.out)
+    pr = run_to_end(a_to)
+    expect_exit(pr, 2, "restart from a checkpoint with --set parallelism changed")
+    err = pr.stderr()
+    check("--fresh" in err and "savepoint" in err,
+          "the refusal should suggest --fresh or a savepoint\n" + pr.describe())
+    check(read_bytes(ws.out) == out_before, "the refused start changed the sink file")
+    # 3. resume with the old parallelism, stop with SIGTERM into a savepoint.
+    pr = Proc(a_from + ["--savepoint-on-exit"])
+    r = pr.wait_err(r"resuming from checkpoint \d+", timeout=60 + 20 * T)
+    check(r is not None, "did not resume\n" + pr.describe())
+    time.sleep(rng.uniform(0.0, 0.05) * max(1.0, T))
+    pr.signal(signal.SIGTERM)
+    pr.finish()
+    expect_exit(pr, 0, "SIGTERM with --savepoint-on-exit")
+    check("finished:" not in pr.stderr(), "the job finished before SIGTERM: the input is too small for "
+          "this machine (raise WEIR_RECOVERY_SCALE)\n" + pr.describe())
+    sp = savepoint_path(pr)
+    check(os.path.realpath(sp).startswith(os.path.realpath(os.path.join(ws.state, "savepoints")) + os.sep),
+          "savepoint %s is not below STATE_DIR/savepoints/ (SPEC §5)" % sp)
+    # 4. start from the savepoint with the new parallelism; crash it once more, then
+    #    a plain restart (same --set) resumes from its checkpoints.
+    pr = Proc(a_to + ["--from-savepoint", sp])
+    m = pr.wait_err(r"resuming from savepoint", timeout=60 + 20 * T)
+    check(m is not None, "no `resuming from savepoint` line\n" + pr.describe())
+    m = pr.wait_err(CHK_RE.pattern, count=1, timeout=60 + 20 * T)
+    killed = pr.kill9()
+    pr.finish()
+    if killed:
+        pr = run_to_end(a_to)
+        expect_exit(pr, 0, "restart (same --set) after the run from the savepoint was killed")
+        check(resume_id(pr) is not None, "did not resume from a checkpoint of the new parallelism\n"
+              + pr.describe())
+    else:
+        expect_exit(pr, 0, "run from the savepoint")
+    got, want = session_finals(ws.out), session_finals(ref.out)
+    if got != want:
+        raise AssertionError("parallelism %d -> %d: %d windows, %d expected; first differences: %s"
+                             % (p_from, p_to, len(got), len(want),
+                                [(got.get(k), want.get(k)) for k in sorted(set(got) | set(want), key=repr)
+                                 if got.get(k) != want.get(k)][:3]))
+    msg = describe_diff(line_counter(ws.dl), line_counter(ref.dl), "dead letters")
+    check(not msg, msg)
+    dups = [l for l, n in line_counter(ws.out).items() if n > 1]
+    check(not dups, "%d lines written twice after the rescale, e.g. %s" % (len(dups), dups[:1]))
+
+
+@case
+def restore_from_parallelism_4_into_2_through_a_savepoint_gives_the_same_results():
+    rescale(4, 2, random.Random(SEED + 5))
+
+
+@case
+def restore_from_parallelism_1_into_4_through_a_savepoint_gives_the_same_results():
+    rescale(1, 4, random.Random(SEED + 6))
+
+
+@case
+def session_results_do_not_depend_on_parallelism():
+    inp = flights_setup()
+    a, _ = reference("ref-sessions-p4", lambda w: session_flights_args(w, inp, ["--set", "parallelism=4"]))
+    b, _ = reference("ref-sessions-p1", lambda w: session_flights_args(w, inp, ["--set", "parallelism=1"]))
+    check(session_finals(a.out) == session_finals(b.out), "parallelism 4 and 1 give different final records")
+    check(line_counter(a.dl) == line_counter(b.dl), "parallelism 4 and 1 give different dead letters")
+
+
+# ================================================================ 4. savepoint into an edited job
+
+
+SP_T0 = 1_700_000_000_000
+SP_N = scaled(400000, 30000)
+SP_OLD_FILTER = "v % 2 == 0"
+SP_NEW_FILTER = "v % 5 < 3"
+
+
+def sp_job_text(inp, out, dl, filt, with_map=False, tumbling="1s", aggs=None, key="[k]"):
+    aggs = aggs or ["n: count()", "total: sum(v)", "lo: min(v)", "hi: max(v)"]
+    mp = ("  - name: shape\n    from: keep\n    map:\n      k: k\n      v: v\n      ts: ts\n"
+          if with_map else "")
+    return ("job: sp-edit\nparallelism: 2\ncheckpoint:\n  interval: 50ms\n"
+            "sources:\n  in:\n    file: { path: %s }\n    event_time: { field: ts }\n"
+            "operators:\n  - name: keep\n    from: in\n    filter: %s\n%s"
+            "  - name: per_key_window\n    from: %s\n    window:\n      key: %s\n      tumbling: %s\n"
+            "      aggregates:\n%s"
+            "sinks:\n  out:\n    from: per_key_window\n    file: { path: %s }\n"
+            "dead_letter:\n  file: { path: %s }\n"
+            % (json.dumps(inp), json.dumps(filt), mp, "shape" if with_map else "keep", key, tumbling,
+               "".join("        %s\n" % a for a in aggs), json.dumps(out), json.dumps(dl)))
+
+
+def sp_slot(slot, passes):
+    """Expected window records of 1 s slot `slot` (lines 100*slot .. +99; line i has
+    ts T0+10i, k = k(i%3), v = i), for the lines where passes(i) is true."""
+    recs = {}
+    for i in range(100 * slot, min(SP_N, 100 * slot + 100)):
+        if not passes(i):
+            continue
+        k = "k%d" % (i % 3)
+        r = recs.get(k)
+        if r is None:
+            r = recs[k] = {"k": k, "window_start": SP_T0 + 1000 * slot, "window_end": SP_T0 + 1000 * slot + 1000,
+                           "n": 0, "total": 0, "lo": i, "hi": i}
+        r["n"] += 1
+        r["total"] += i
+        r["hi"] = i
+    return recs
+
+
+@case
+def savepoint_restores_into_an_edited_job_and_refuses_a_changed_window():
+    d = tmpdir("sp-edit")
+    inp, out, dl = (os.path.join(d, n) for n in ("in.jsonl", "out.jsonl", "dl.jsonl"))
+    with open(inp, "w") as f:
+        f.write("".join('{"ts":%d,"k":"k%d","v":%d}\n' % (SP_T0 + 10 * i, i % 3, i) for i in range(SP_N)))
+    job = os.path.join(d, "job.yaml")
+    state = os.path.join(d, "state")
+    with open(job, "w") as f:
+        f.write(sp_job_text(inp, out, dl, SP_OLD_FILTER))
+    rng = random.Random(SEED + 7)
+    sp = None
+    for attempt, wait_chk in enumerate((1, 1, 2)):
+        pr = Proc(["run", job, "--state-dir", state, "--fresh", "--savepoint-on-exit"])
+        pr.wait_err(CHK_RE.pattern, count=wait_chk, timeout=120)
+        time.sleep(rng.uniform(0, 0.01))
+        pr.signal(signal.SIGTERM)
+        pr.finish()
+        expect_exit(pr, 0, "SIGTERM with --savepoint-on-exit")
+        if "finished:" in pr.stderr() or not read_bytes(out):
+            continue   # stopped too early or too late: try again
+        sp = savepoint_path(pr)
+        break
+    check(sp is not None, "could not stop the job mid-way (input too small for this machine? raise "
+          "WEIR_RECOVERY_SCALE)\n" + pr.describe())
+    first = U.read_jsonl(out)
+    first_ids = {(r["k"], r["window_start"]) for r in first}
+    before_sp = read_bytes(out)
+    # An edited job file without --from-savepoint: refused (plan fingerprint), nothing touched.
+    with open(job, "w") as f:
+        f.write(sp_job_text(inp, out, dl, SP_NEW_FILTER, with_map=True))
+    pr = run_to_end(["run", job, "--state-dir", state])
+    expect_exit(pr, 2, "plain restart after the job file was edited")
+    check("--fresh" in pr.stderr() and "savepoint" in pr.stderr(),
+          "the refusal should suggest --fresh or a savepoint\n" + pr.describe())
+    check(read_bytes(out) == before_sp, "the refused start changed the sink file")
+    # Windows whose key, size or aggregates changed are refused, naming the window.
+    for what, text in (
+            ("size", sp_job_text(inp, out, dl, SP_NEW_FILTER, True, tumbling="2s")),
+            ("aggregates", sp_job_text(inp, out, dl, SP_NEW_FILTER, True,
+                                       aggs=["n: count()", "total: sum(v)", "lo: min(v)", "hi: avg(v)"])),
+            ("key", sp_job_text(inp, out, dl, SP_NEW_FILTER, True, key="[k, v]"))):
+        bad = os.path.join(d, "bad-%s.yaml" % what)
+        with open(bad, "w") as f:
+            f.write(text)
+        pr = run_to_end(["run", bad, "--state-dir", state, "--from-savepoint", sp])
+        expect_exit(pr, 2, "savepoint into a job whose window %s changed" % what)
+        check("per_key_window" in pr.stderr(), "the error should name the window per_key_window\n"
+              + pr.describe())
+        check(read_bytes(out) == before_sp, "the refused start (%s) changed the sink file" % what)
+    # The edited job (new filter, a map that keeps the fields) runs from the savepoint.
+    pr = run_to_end(["run", job, "--state-dir", state, "--from-savepoint", sp])
+    expect_exit(pr, 0, "edited job from the savepoint")
+    check(re.search(r"resuming from savepoint", pr.stderr()), "no `resuming from savepoint`\n" + pr.describe())
+    check(read_bytes(out).startswith(before_sp), "output written before the savepoint was changed")
+    allrecs = U.read_jsonl(out)
+    second = allrecs[len(first):]
+    again = [r for r in second if (r["k"], r["window_start"]) in first_ids]
+    check(not again, "%d windows complete before the savepoint were emitted again, e.g. %s"
+          % (len(again), again[:2]))
+    ids = collections.Counter((r["k"], r["window_start"]) for r in allrecs)
+    twice = [i for i, n in ids.items() if n > 1]
+    check(not twice, "%d windows emitted twice (lateness 0), e.g. %s" % (len(twice), twice[:3]))
+    # Find the split line s (first line read after the savepoint) that explains the
+    # output: lines < s through the old filter, lines >= s through the new one.
+    got = {}
+    for r in allrecs:
+        got.setdefault((r["window_start"] - SP_T0) // 1000, {})[r["k"]] = r
+    e1 = max((r["window_end"] for r in first), default=SP_T0)
+    lo_slot = max(0, (e1 - SP_T0) // 1000 - 1)
+    n_slots = (SP_N + 99) // 100
+
+    def old(i):
+        return i % 2 == 0
+
+    def new(i):
+        return i % 5 < 3
+
+    bad_old = [s for s in range(0, lo_slot) if got.get(s, {}) != sp_slot(s, old)]
+    check(not bad_old, "windows before the savepoint differ from the old filter's, slots %s: got %s want %s"
+          % (bad_old[:3], got.get(bad_old[0]) if bad_old else None, sp_slot(bad_old[0], old) if bad_old else None))
+    fits = []
+    for s in range(100 * lo_slot, min(SP_N, 100 * lo_slot + 300) + 1):
+        slot = s // 100
+        ok = True
+        for j in range(lo_slot, min(n_slots, lo_slot + 4)):
+            want = sp_slot(j, lambda i: old(i) if i < s else new(i))
+            if got.get(j, {}) != want:
+                ok = False
+                break
+        if ok:
+            fits.append(s)
+    check(fits, "no split line explains the windows around the savepoint (slots %d..%d): got %s"
+          % (lo_slot, lo_slot + 3, [got.get(j) for j in range(lo_slot, lo_slot + 3)]))
+    bad_new = [j for j in range(lo_slot + 4, n_slots) if got.get(j, {}) != sp_slot(j, new)]
+    check(not bad_new, "%d windows after the savepoint differ from the edited filter's, e.g. slot %d: got %s "
+          "want %s" % (len(bad_new), bad_new[0] if bad_new else -1,
+                       got.get(bad_new[0]) if bad_new else None, sp_slot(bad_new[0], new) if bad_new else None))
+    extra = [j for j in got if j >= n_slots]
+    check(not extra, "windows beyond the input: %s" % extra[:3])
+    print("     savepoint after line ~%d of %d; %d windows before, %d after"
+          % (fits[0], SP_N, len(first), len(second)))
+
+
+# ================================================================ 5. corrupted checkpoints
+
+
+def corrupt(path, how):
+    data = bytearray(read_bytes(path))
+    check(len(data) > 40, "%s is only %d bytes" % (path, len(data)))
+    if how == "truncated":
+        data = data[:len(data) // 2]
+    elif how == "empty":
+        data = bytearray()
+    elif how == "payload byte flipped":
+        data[28 + (len(data) - 28) // 2] ^= 0x40
+    elif how == "header byte flipped":
+        data[9] ^= 0x01
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def killed_with_checkpoints(ws, args, n, T):
+    """Runs and SIGKILLs the job once >= n checkpoints are complete."""
+    pr = Proc(args + ["--fresh"])
+    pr.wait_err(CHK_RE.pattern, count=n, timeout=60 + 20 * T)
+    check(pr.kill9(), "the job ended before it could be killed after %d checkpoints\n%s" % (n, pr.describe()))
+    pr.finish()
+    done, _ = checkpoints(ws.state)
+    check(len(done) >= n, "%d complete checkpoints on disk (%s), want >= %d" % (len(done), done, n))
+    return done
+
+
+@case
+def a_corrupted_newest_checkpoint_is_skipped_and_the_previous_one_used():
+    inp = flights_setup()
+    job = example("flight-delays.yaml")
+    ref, T = flights_reference()
+    problems = []
+    for how in ("truncated", "payload byte flipped", "header byte flipped", "empty"):
+        ws = Workspace("corrupt")
+        args = flights_job_args(job, ws.d, inp, ws.state, ["--set", "checkpoint.retain=3"])
+        done = killed_with_checkpoints(ws, args, 2, T)
+        newest, prev = done[-1], done[-2]
+        corrupt(os.path.join(chk_dir(ws.state, newest), "_metadata"), how)
+        pr = run_to_end(args)
+        try:
+            expect_exit(pr, 0, "restart after the newest checkpoint's _metadata was %s" % how)
+            err = pr.stderr()
+            check(re.search(r"checkpoint %d\b[^\n]*(skip|corrupt|invalid|ignor)" % newest, err, re.I)
+                  or re.search(r"(skip|corrupt|invalid|ignor)[^\n]*checkpoint %d\b" % newest, err, re.I),
+                  "no log line says checkpoint %d was skipped\n%s" % (newest, pr.describe()))
+            check(resume_id(pr) == prev, "resumed from %s, want the previous complete checkpoint %d\n%s"
+                  % (resume_id(pr), prev, pr.describe()))
+            msg = describe_diff(line_counter(ws.out), line_counter(ref.out), "window output")
+            msg += describe_diff(line_counter(ws.dl), line_counter(ref.dl), "dead letters")
+            check(not msg, msg)
+        except AssertionError as e:
+            problems.append("[%s] %s" % (how, e))
+    check(not problems, "\n".join(problems))
+
+
+@case
+def every_checkpoint_corrupted_never_gives_wrong_output():
+    # SPEC does not say whether weir then starts over or refuses; either is fine,
+    # but it must not crash and, when it exits 0, the output must be right.
+    inp = flights_setup()
+    job = example("flight-delays.yaml")
+    ref, T = flights_reference()
+    ws = Workspace("corrupt-all")
+    args = flights_job_args(job, ws.d, inp, ws.state, ["--set", "checkpoint.retain=3"])
+    for cid in killed_with_checkpoints(ws, args, 2, T):
+        corrupt(os.path.join(chk_dir(ws.state, cid), "_metadata"), "payload byte flipped")
+    pr = run_to_end(args)
+    check(pr.rc in (0, 1, 2), "exit %s\n%s" % (pr.rc, pr.describe()))
+    if pr.rc == 0:
+        check(resume_id(pr) is None, "resumed from a corrupted checkpoint\n" + pr.describe())
+        msg = describe_diff(line_counter(ws.out), line_counter(ref.out), "window output")
+        check(not msg, msg)
+    print("     every checkpoint corrupted: exit %d" % pr.rc)
+
+
+@case
+def a_checkpoint_missing_its_state_files_is_never_half_used():
+    # _metadata intact, one worker's RocksDB checkpoint deleted: weir must refuse
+    # (exit 1/2) or fall back to an older checkpoint -- never run on half a state.
+    inp = flights_setup()
+    job = example("flight-delays.yaml")
+    ref, T = flights_reference()
+    ws = Workspace("corrupt-state")
+    args = flights_job_args(job, ws.d, inp, ws.state, ["--set", "checkpoint.retain=3"])
+    done = killed_with_checkpoints(ws, args, 2, T)
+    cdir = chk_dir(ws.state, done[-1])
+    workers = [n for n in os.listdir(cdir) if n != "_metadata"]
+    check(workers, "no worker state in %s" % cdir)
+    shutil.rmtree(os.path.join(cdir, sorted(workers)[0]))
+    pr = run_to_end(args)
+    check(pr.rc in (0, 1, 2), "exit %s\n%s" % (pr.rc, pr.describe()))
+    if pr.rc == 0:
+        msg = describe_diff(line_counter(ws.out), line_counter(ref.out), "window output")
+        check(not msg, "exit 0 with wrong output after checkpoint %d lost %s:\n%s\n%s"
+              % (done[-1], sorted(workers)[0], msg, pr.describe()))
+    else:
+        check(str(done[-1]) in pr.stderr() or "worker" in pr.stderr(),
+              "the error should name the broken checkpoint\n" + pr.describe())
+    print("     checkpoint %d without %s: exit %d%s" % (done[-1], sorted(workers)[0], pr.rc,
+                                                          ", resumed from %s" % resume_id(pr) if pr.rc == 0 else ""))
+
+
+# ================================================================ 6. lock, --fresh, stdin
+
+
+STDIN_JOB = """job: %s
+parallelism: 2
+checkpoint:
+  interval: 50ms
+sources:
+  in:
+    %s
+    event_time: { field: ts }
+    watermark: { delay: 2s }
+operators:
+  - name: w
+    from: in
+    window:
+      key: [user]
+      tumbling: 10s
+      aggregates:
+        n: count()
+        total: sum(amount)
+sinks:
+  out:
+    from: w
+    file: { path: %s }
+dead_letter:
+  file: { path: %s }
+"""
+
+
+@case
+def a_second_process_on_the_same_state_dir_exits_1_naming_the_pid():
+    d = tmpdir("lock")
+    state = os.path.join(d, "state")
+    holder_job = os.path.join(d, "holder.yaml")
+    with open(holder_job, "w") as f:
+        f.write(STDIN_JOB % ("locked", "stdin: {}", json.dumps(os.path.join(d, "h-out.jsonl")),
+                             json.dumps(os.path.join(d, "h-dl.jsonl"))))
+    file_job = os.path.join(d, "file.yaml")
+    inp = os.path.join(d, "in.jsonl")
+    with open(inp, "wb") as f:
+        f.write(gen_input(random.Random(SEED + 8), n=2000))
+    out2 = os.path.join(d, "out2.jsonl")
+    with open(file_job, "w") as f:
+        f.write(STDIN_JOB % ("locked", "file: { path: %s }" % json.dumps(inp), json.dumps(out2),
+                             json.dumps(os.path.join(d, "dl2.jsonl"))))
+    with open(out2, "w") as f:
+        f.write('{"precious": true}\n')
+    holder = Proc(["run", holder_job, "--state-dir", state], stdin=True)
+    try:
+        check(holder.wait_err(r"running with", timeout=30), "holder did not start\n" + holder.describe())
+        for extra in ([], ["--fresh"]):
+            pr = run_to_end(["run", file_job, "--state-dir", state] + extra, timeout=30)
+            expect_exit(pr, 1, "second `weir run %s` on a locked state dir" % " ".join(extra))
+            check(str(holder.pid) in pr.stderr(), "the message should name the pid %d of the holder\n%s"
+                  % (holder.pid, pr.describe()))
+            check(read_bytes(out2) == b'{"precious": true}\n',
+                  "the refused run %s touched its sink file" % " ".join(extra))
+            check(holder.alive(), "the holder died\n" + holder.describe())
+    finally:
+        holder.signal(signal.SIGTERM)
+        holder.finish(30)
+    expect_exit(holder, 0, "the holder, stopped by SIGTERM")
+    # A long file job holds the lock too (inconclusive only if it ends first).
+    inp = flights_setup()
+    ref, T = flights_reference()
+    ws = Workspace("lock-file")
+    args = flights_job_args(example("flight-delays.yaml"), ws.d, inp, ws.state)
+    first = Proc(args + ["--fresh"])
+    first.wait_err(r"running with", timeout=30)
+    second = run_to_end(args, timeout=60)
+    still = first.alive()
+    first.finish(60 + 30 * T)
+    expect_exit(first, 0, "the first process")
+    if still:
+        expect_exit(second, 1, "second `weir run` while a file job runs on the state dir")
+        check(str(first.pid) in second.stderr(), "the message should name the pid %d\n%s"
+              % (first.pid, second.describe()))
+        msg = describe_diff(line_counter(ws.out), line_counter(ref.out), "output of the first process")
+        check(not msg, msg)
+    else:
+        print("     (file-job lock check inconclusive: the first run ended before the second was refused)")
+
+
+@case
+def fresh_truncates_sinks_and_starts_over():
+    inp = flights_setup()
+    job = example("flight-delays.yaml")
+    ref, T = flights_reference()
+    want = line_counter(ref.out), line_counter(ref.dl)
+    ws = Workspace("fresh")
+    args = flights_job_args(job, ws.d, inp, ws.state)
+    # No checkpoint yet: leftover sink content is truncated to empty (SPEC §5).
+    for p in (ws.out, ws.dl):
+        with open(p, "w") as f:
+            f.write('{"leftover": 1}\n')
+    pr = run_to_end(args)
+    expect_exit(pr, 0, "first run")
+    check((line_counter(ws.out), line_counter(ws.dl)) == want,
+          "first run over leftover files: " + describe_diff(line_counter(ws.out), want[0], "output"))
+    pr = run_to_end(args + ["--fresh"])
+    expect_exit(pr, 0, "--fresh after the job finished")
+    check(resume_id(pr) is None, "--fresh resumed\n" + pr.describe())
+    check((line_counter(ws.out), line_counter(ws.dl)) == want,
+          "--fresh after finishing: " + describe_diff(line_counter(ws.out), want[0], "output"))
+    killed_with_checkpoints(ws, args, 1, T)
+    pr = run_to_end(args + ["--fresh"])
+    expect_exit(pr, 0, "--fresh after a kill")
+    check(resume_id(pr) is None, "--fresh resumed\n" + pr.describe())
+    check((line_counter(ws.out), line_counter(ws.dl)) == want,
+          "--fresh after a kill: " + describe_diff(line_counter(ws.out), want[0], "output"))
+
+
+@case
+def a_stdin_job_never_resumes():
+    d = tmpdir("stdin")
+    out, dl = os.path.join(d, "out.jsonl"), os.path.join(d, "dl.jsonl")
+    job = os.path.join(d, "job.yaml")
+    with open(job, "w") as f:
+        f.write(STDIN_JOB % ("stdin-job", "stdin: {}", json.dumps(out), json.dumps(dl)))
+    a = gen_input(random.Random(SEED + 9), n=scaled(20000, 3000))
+    b = gen_input(random.Random(SEED + 10), n=scaled(20000, 3000))
+    check(a != b, "test bug")
+    refs = {}
+    for name, data in (("a", a), ("b", b)):
+        rd = tmpdir("stdin-ref")
+        rjob = os.path.join(rd, "job.yaml")
+        with open(rjob, "w") as f:
+            f.write(STDIN_JOB % ("stdin-job", "stdin: {}", json.dumps(os.path.join(rd, "out.jsonl")),
+                                 json.dumps(os.path.join(rd, "dl.jsonl"))))
+        pr = run_to_end(["run", rjob, "--state-dir", os.path.join(rd, "state")], stdin_bytes=data)
+        expect_exit(pr, 0, "reference stdin run")
+        refs[name] = (line_counter(os.path.join(rd, "out.jsonl")), line_counter(os.path.join(rd, "dl.jsonl")))
+    state = os.path.join(d, "state")
+    pr = run_to_end(["run", job, "--state-dir", state], stdin_bytes=a)
+    expect_exit(pr, 0, "stdin run with input A")
+    check((line_counter(out), line_counter(dl)) == refs["a"], "input A: "
+          + describe_diff(line_counter(out), refs["a"][0], "output"))
+    pr = run_to_end(["run", job, "--state-dir", state], stdin_bytes=b)
+    expect_exit(pr, 0, "second stdin run with input B")
+    check(resume_id(pr) is None, "a stdin job resumed\n" + pr.describe())
+    check((line_counter(out), line_counter(dl)) == refs["b"], "second run (input B) must hold B's result "
+          "only: " + describe_diff(line_counter(out), refs["b"][0], "output")
+          + describe_diff(line_counter(dl), refs["b"][1], "dead letters"))
+    # Killed mid-input after a checkpoint, then run with B: B's result only.
+    pr = Proc(["run", job, "--state-dir", state], stdin=True)
+    pr.p.stdin.write(a[:len(a) // 2])
+    pr.p.stdin.flush()
+    m = pr.wait_err(CHK_RE.pattern, count=2, timeout=30)
+    check(pr.kill9() and m is not None, "stdin job did not checkpoint while its pipe was open\n" + pr.describe())
+    pr.finish()
+    pr = run_to_end(["run", job, "--state-dir", state], stdin_bytes=b)
+    expect_exit(pr, 0, "stdin run with input B after a killed run")
+    check(resume_id(pr) is None, "a stdin job resumed\n" + pr.describe())
+    check((line_counter(out), line_counter(dl)) == refs["b"], "after a kill, input B: "
+          + describe_diff(line_counter(out), refs["b"][0], "output"))
+
+
+# ================================================================ 7. input identity
+
+
+@case
+def a_changed_input_file_is_refused_on_resume():
+    job = example("flight-delays.yaml")
+    ref, T = flights_reference()
+    src = flights_setup()
+    problems = []
+
+    def touch(p):
+        st = os.stat(p)
+        os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+
+    def append(p):
+        with open(p, "ab") as f:
+            f.write(b'{"ts":"2001-01-29T00:00:00Z","origin":"SFO","destination":"LAX","delay":1,"distance":3}\n')
+
+    def replace(p):
+        shutil.copy2(p, p + ".new")   # same content, size and mtime; another inode
+        os.replace(p + ".new", p)
+
+    for name, change in (("touched", touch), ("appended to", append), ("replaced by a copy", replace)):
+        ws = Workspace("identity")
+        inp = os.path.join(ws.d, "in.jsonl")
+        shutil.copyfile(src, inp)
+        args = flights_job_args(job, ws.d, inp, ws.state)
+        try:
+            killed_with_checkpoints(ws, args, 1, T)
+            change(inp)
+            before = read_bytes(ws.out), read_bytes(ws.dl)
+            pr = run_to_end(args)
+            expect_exit(pr, 2, "resume after the input was %s" % name)
+            check("--fresh" in pr.stderr(), "the message should suggest --fresh\n" + pr.describe())
+            check((read_bytes(ws.out), read_bytes(ws.dl)) == before, "the refused start changed the sink files")
+            if change is touch:
+                pr = run_to_end(args + ["--fresh"])
+                expect_exit(pr, 0, "--fresh after the refusal")
+                msg = describe_diff(line_counter(ws.out), line_counter(ref.out), "output after --fresh")
+                check(not msg, msg)
+        except AssertionError as e:
+            problems.append("[input %s] %s" % (name, e))
+    check(not problems, "\n".join(problems))
+
+
+@case
+def a_finished_job_whose_input_changed_is_refused():
+    # SPEC §5: the input identity is checked on resume; a finished job restarted
+    # is a resume from its final checkpoint, so new input must not be ignored silently.
+    job = example("flight-delays.yaml")
+    src = flights_setup()
+    ws = Workspace("identity-finished")
+    inp = os.path.join(ws.d, "in.jsonl")
+    shutil.copyfile(src, inp)
+    args = flights_job_args(job, ws.d, inp, ws.state)
+    expect_exit(run_to_end(args), 0, "first run")
+    with open(inp, "ab") as f:
+        f.write(b'{"ts":"2001-01-29T00:00:00Z","origin":"SFO","destination":"LAX","delay":1,"distance":3}\n')
+    pr = run_to_end(args)
+    expect_exit(pr, 2, "re-run of a finished job after its input grew")
+    check("--fresh" in pr.stderr(), "the message should suggest --fresh\n" + pr.describe())
+
+
+if __name__ == "__main__":
+    main()
