@@ -33,6 +33,7 @@ struct weir_job_checkpoints {
     size_t n_windows;
     const char **cf_names;            /* [n_windows] borrowed from the job */
     uint64_t *op_fingerprints;        /* [n_windows] */
+    uint64_t plan_fingerprint;
     weir_checkpoint_file_identity *inputs; /* [n_sources] */
     bool *has_input;
     /* restore */
@@ -90,6 +91,64 @@ static uint64_t window_fingerprint(const weir_job_op *op) {
     return h;
 }
 
+static void hash_str(XXH3_state_t *st, const char *s) {
+    XXH3_64bits_update(st, s ? s : "", s ? strlen(s) + 1 : 1);
+}
+
+static void hash_i64(XXH3_state_t *st, int64_t v) { XXH3_64bits_update(st, &v, sizeof v); }
+
+/* The plan fingerprint (SPEC §5): what the job computes and where it reads and
+ * writes -- not how it is deployed (parallelism, memory, checkpoint settings)
+ * and not the file's layout or comments, so a checkpoint restores under
+ * another parallelism (SPEC §9) but not into a different computation. */
+static uint64_t plan_fingerprint(const weir_job *job, const uint64_t *window_fingerprints) {
+    XXH3_state_t *st = XXH3_createState();
+    XXH3_64bits_reset(st);
+    hash_str(st, job->name);
+    hash_i64(st, job->max_parallelism);
+    for (size_t i = 0; i < job->n_sources; i++) {
+        const weir_job_source *src = &job->sources[i];
+        hash_str(st, src->name);
+        hash_i64(st, src->kind);
+        hash_str(st, src->path);
+        hash_i64(st, src->format);
+        hash_str(st, src->time_field ? weir_path_text(src->time_field) : NULL);
+        hash_i64(st, src->time_unit);
+        hash_str(st, src->time_format);
+        hash_str(st, src->time_zone);
+        hash_i64(st, src->delay_ms);
+        hash_i64(st, src->idle_ms);
+    }
+    for (size_t i = 0, k = 0; i < job->n_ops; i++) {
+        const weir_job_op *op = &job->ops[i];
+        hash_str(st, op->name);
+        hash_i64(st, op->kind);
+        for (size_t f = 0; f < op->n_from; f++)
+            hash_str(st, op->from[f]);
+        if (op->kind == WEIR_OPK_FILTER)
+            hash_str(st, op->filter ? weir_expr_text(op->filter) : NULL);
+        for (size_t f = 0; op->kind == WEIR_OPK_MAP && f < op->n_fields; f++) {
+            hash_str(st, op->field_names[f]);
+            hash_str(st, op->field_exprs[f] ? weir_expr_text(op->field_exprs[f]) : NULL);
+        }
+        if (op->kind == WEIR_OPK_WINDOW) {
+            hash_i64(st, (int64_t)window_fingerprints[k++]);
+            hash_i64(st, op->window.allowed_lateness_ms);
+        }
+    }
+    for (size_t i = 0; i < job->n_sinks; i++) {
+        hash_str(st, job->sinks[i].name);
+        hash_i64(st, job->sinks[i].kind);
+        hash_str(st, job->sinks[i].path);
+        for (size_t f = 0; f < job->sinks[i].n_from; f++)
+            hash_str(st, job->sinks[i].from[f]);
+    }
+    hash_str(st, job->has_dead_letter ? job->dead_letter_path : NULL);
+    uint64_t h = XXH3_64bits_digest(st);
+    XXH3_freeState(st);
+    return h;
+}
+
 static char *join_path(const char *a, const char *b) {
     size_t n = strlen(a) + strlen(b) + 2;
     char *p = malloc(n);
@@ -120,9 +179,9 @@ static int adopt(weir_job_checkpoints *c, bool savepoint, weir_error *err) {
                               "%s %llu was taken with max_parallelism %u, the job has %u: max_parallelism is "
                               "fixed for a job's life (SPEC §2); run with --fresh to start over",
                               what, (unsigned long long)m->checkpoint_id, m->max_parallelism, job->max_parallelism);
-    if (!savepoint && m->plan_fingerprint != c->opts.plan_fingerprint)
+    if (!savepoint && m->plan_fingerprint != c->plan_fingerprint)
         return weir_error_set(err, WEIR_EINVAL,
-                              "the job file (or its --set overrides) changed since checkpoint %llu; run with "
+                              "the job changed (its sources, operators or sinks) since checkpoint %llu; run with "
                               "--fresh to start over, or take a savepoint and start from it with --from-savepoint",
                               (unsigned long long)m->checkpoint_id);
     for (size_t i = 0; i < c->n_windows; i++) {
@@ -202,6 +261,7 @@ weir_job_checkpoints *weir_job_checkpoints_open(const weir_job *job, const weir_
         c->cf_names[k] = job->ops[i].name;
         c->op_fingerprints[k++] = window_fingerprint(&job->ops[i]);
     }
+    c->plan_fingerprint = plan_fingerprint(job, c->op_fingerprints);
     for (size_t s = 0; s < job->n_sources; s++) {
         struct stat st;
         if (job->sources[s].kind == WEIR_CONN_FILE && stat(job->sources[s].path, &st) == 0) {
@@ -451,7 +511,7 @@ static int hook_commit(void *ctx, const weir_checkpoint_report *r, weir_error *e
         .checkpoint_id = r->checkpoint_id,
         .created_ms = wall_ms(),
         .job_name = job->name,
-        .plan_fingerprint = c->opts.plan_fingerprint,
+        .plan_fingerprint = c->plan_fingerprint,
         .max_parallelism = job->max_parallelism,
         .parallelism = c->n_workers,
         .sources = sources,

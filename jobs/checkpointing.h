@@ -36,7 +36,6 @@ typedef struct weir_job_checkpoint_options {
     bool fresh;                   /* --fresh: discard checkpoints and live state */
     const char *from_savepoint;   /* --from-savepoint PATH, or NULL */
     bool savepoint_on_exit;       /* --savepoint-on-exit */
-    uint64_t plan_fingerprint;    /* of the job file and its overrides */
     bool show_progress;           /* restore progress on stderr (a terminal) */
 } weir_job_checkpoint_options;
 

@@ -18,7 +18,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #include "connectors/fd_sink.h"
 #include "engine/dead_letter.h"
@@ -59,28 +58,6 @@ static int add_override(weir_job_override **ov, size_t *n, char *arg) {
     *ov = next;
     (*n)++;
     return 0;
-}
-
-/* Fingerprint of the job file's bytes plus the overrides (SPEC §5: a
- * checkpoint records the plan it belongs to). */
-static uint64_t weir_job_fingerprint(const char *job_path, const char *const *overrides, size_t n_overrides) {
-    XXH3_state_t *st = XXH3_createState();
-    if (!st)
-        return 0;
-    XXH3_64bits_reset(st);
-    FILE *f = fopen(job_path, "rb");
-    if (f) {
-        char buf[8192];
-        size_t n;
-        while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-            XXH3_64bits_update(st, buf, n);
-        fclose(f);
-    }
-    for (size_t i = 0; i < n_overrides; i++)
-        XXH3_64bits_update(st, overrides[i], strlen(overrides[i]) + 1);
-    uint64_t h = XXH3_64bits_digest(st);
-    XXH3_freeState(st);
-    return h;
 }
 
 static double now_s(void) {
@@ -141,17 +118,6 @@ int weir_cmd_run(int argc, char **argv) {
         return WEIR_EXIT_USAGE;
     }
     const char *path = argv[optind];
-    /* The plan fingerprint covers the job file and every override (SPEC §5). */
-    char **ov_text = calloc(n_ov + 1, sizeof *ov_text);
-    for (size_t i = 0; ov_text && i < n_ov; i++) {
-        size_t len = strlen(ov[i].key) + strlen(ov[i].value) + 2;
-        if ((ov_text[i] = malloc(len)))
-            snprintf(ov_text[i], len, "%s=%s", ov[i].key, ov[i].value);
-    }
-    uint64_t marker_fingerprint = weir_job_fingerprint(path, (const char *const *)ov_text, n_ov);
-    for (size_t i = 0; ov_text && i < n_ov; i++)
-        free(ov_text[i]);
-    free(ov_text);
     weir_diag diag;
     weir_diag_init(&diag, path);
     weir_job *job = weir_job_load(path, ov, n_ov, &diag);
@@ -180,7 +146,6 @@ int weir_cmd_run(int argc, char **argv) {
         .fresh = fresh,
         .from_savepoint = savepoint,
         .savepoint_on_exit = savepoint_on_exit,
-        .plan_fingerprint = marker_fingerprint,
         .show_progress = isatty(2),
     };
     bool already_finished = false;

@@ -79,7 +79,7 @@ static int build_source(weir_node *n, weir_job_source *js, weir_error *err) {
     return 0;
 }
 
-static int build_op(weir_node *n, weir_job_op *op, weir_error *err) {
+static int build_op(weir_node *n, weir_job_op *op, uint32_t max_parallelism, weir_error *err) {
     n->name = op->name;
     switch (op->kind) {
     case WEIR_OPK_FILTER:
@@ -98,6 +98,7 @@ static int build_op(weir_node *n, weir_job_op *op, weir_error *err) {
     case WEIR_OPK_WINDOW:
         n->kind = WEIR_NODE_KEYED;
         n->u.keyed.vt = &weir_window_vt;
+        op->window.max_parallelism = max_parallelism; /* key groups of stored state (SPEC §9) */
         n->u.keyed.op = weir_window_op_new(&op->window, err);
         for (size_t i = 0; i < op->window.n_keys; i++)
             op->window.key_paths[i] = NULL; /* (2) */
@@ -169,7 +170,7 @@ weir_plan *weir_plan_build(weir_job *job, const weir_plan_options *opts, weir_er
         if (build_source(&plan->nodes[i], &job->sources[i], err) < 0)
             goto fail;
     for (size_t i = 0; i < job->n_ops; i++)
-        if (build_op(&plan->nodes[job->n_sources + i], &job->ops[i], err) < 0)
+        if (build_op(&plan->nodes[job->n_sources + i], &job->ops[i], job->max_parallelism, err) < 0)
             goto fail;
     /* Edges: every `from` of an operator or a sink. */
     for (size_t i = 0; i < job->n_ops; i++) {

@@ -541,7 +541,7 @@ Test(rocks_store, restore_reports_progress_and_can_be_stopped) {
     cr_assert_not_null(r, "%s", err.msg);
     const uint64_t in_half = 781 * 64 + 32; /* i % 128 <= 63 for i < 100000 */
     cr_assert_eq(st.n_entries, in_half);
-    cr_assert_geq(log.calls, in_half / 4096, "about every 4096 entries, and at the end");
+    cr_assert_geq((uint64_t)log.calls, in_half / 4096, "about every 4096 entries, and at the end");
     cr_assert_eq(log.last_done, log.last_total, "the last report is complete");
     cr_assert_gt(log.last_total, 0);
     cr_assert_eq(log.last_entries, in_half);

@@ -388,16 +388,20 @@ def crash_until_done(args, state, rng, kills_wanted, T, stats, fresh_first=True,
         mode = None
         if killed_here < kills_wanted:
             r = rng.random()
-            if r < 0.35:
+            if r < 0.30:     # right after a checkpoint completed
                 mode = "after-checkpoint"
                 pr.wait_err(CHK_RE.pattern, count=rng.choice([1, 1, 2]), timeout=30 + 20 * T)
                 time.sleep(rng.uniform(0, 0.004))
-            elif r < 0.45:
+            elif r < 0.45:   # aimed at the next checkpoint (interval 50ms)
+                mode = "next-checkpoint"
+                pr.wait_err(CHK_RE.pattern, count=1, timeout=30 + 20 * T)
+                time.sleep(rng.uniform(0.03, 0.12))
+            elif r < 0.55:   # during startup or restore
                 mode = "startup"
                 time.sleep(rng.uniform(0, 0.03))
             else:
                 mode = "random"
-                time.sleep(rng.uniform(0, 1.2 * T))
+                time.sleep(rng.uniform(0, 0.8 * T))
         at = pr.seconds()
         sent = mode is not None and pr.kill9()
         rc = pr.finish(timeout=60 + 30 * T)
