@@ -145,6 +145,20 @@ typedef struct weir_keyed_op_vt {
      * Windows stored as fired never fire again by themselves; the others fire
      * at the next advance() that reaches their end. Thread: the owning worker. */
     void (*restore_done)(void *state, int64_t watermark_ms);
+
+    /* ------------------------------------------ spilling (SPEC §2, DESIGN §4)
+     * May be NULL. Gives the state its worker's live state store (a
+     * weir_rocks_store of state/, passed as void * so engine/ does not depend
+     * on state/; borrowed: it must outlive the state or a later call with
+     * store NULL), the column family index of this operator in it, and the
+     * state's share of state.memory in bytes. Past that budget the state
+     * writes its coldest entries to the store and reads them back on demand.
+     * Without a call (a job without checkpoints: stdin) nothing spills.
+     * Calling it again with the same store only updates the budget. The
+     * runtime never calls it; jobs/checkpointing.c does, on the worker's
+     * thread, when it opens or restores the live store (before restore_entry).
+     * Thread: the owning worker (2). */
+    void (*attach_store)(void *state, void *store, size_t cf, size_t budget_bytes);
 } weir_keyed_op_vt;
 
 #endif

@@ -3,8 +3,10 @@
  * Indexes: the runtime numbers keyed nodes, sources and sinks in graph order,
  * which plan.c makes the job file's order; keyed node k is the k-th window of
  * the job, and column family k of every worker's RocksDB holds its state.
- * Known limits: state lives in memory; RocksDB is the checkpoint medium, not a
- * spill tier yet (state beyond state.memory is not evicted). */
+ * Known limits: window state spills to the live store past state.memory
+ * (operators/window_spill.h) only once that store is open: at the first
+ * checkpoint of a fresh job, at restore otherwise; a stdin job (no
+ * checkpoints) has no store, so its state must fit in memory. */
 #include "jobs/checkpointing.h"
 
 #include <errno.h>
@@ -361,6 +363,24 @@ static int open_live(weir_job_checkpoints *c, uint32_t w, weir_error *err) {
     return c->batch[w] ? 0 : WEIR_ENOMEM;
 }
 
+/* Gives worker w's window states its live store and each its share of
+ * state.memory: half of the worker's share is RocksDB's (rocks_options), the
+ * other half the in-memory tables', split evenly between the windowed
+ * operators (operators/window_spill.h). Thread: worker w. */
+static void attach_states(weir_job_checkpoints *c, uint32_t w, void *const *states) {
+    size_t per_worker = (size_t)(c->job->state_memory_bytes / (c->n_workers ? c->n_workers : 1)) / 2;
+    size_t per_state = per_worker / (c->n_windows ? c->n_windows : 1);
+    size_t k = 0;
+    for (size_t n = 0; n < c->graph->n_nodes; n++) {
+        const weir_node *kn = &c->graph->nodes[n];
+        if (kn->kind != WEIR_NODE_KEYED)
+            continue;
+        if (kn->u.keyed.vt->attach_store && states[k])
+            kn->u.keyed.vt->attach_store(states[k], c->live[w], k, per_state);
+        k++;
+    }
+}
+
 static int hook_begin_final(weir_job_checkpoints *c, uint64_t id, weir_error *err);
 
 static int hook_begin(void *ctx, uint64_t id, bool final_checkpoint, weir_error *err) {
@@ -423,6 +443,7 @@ static int hook_snapshot_worker(void *ctx, uint64_t id, uint32_t worker, void *c
     int rc = open_live(c, worker, err);
     if (rc < 0)
         return rc;
+    attach_states(c, worker, states); /* spilling starts with the live store */
     weir_rocks_store_batch_clear(c->batch[worker]);
     for (size_t k = 0; k < c->n_windows; k++) {
         const weir_node *kn = NULL;
@@ -628,6 +649,7 @@ static int hook_restore_worker(void *ctx, uint32_t worker, uint32_t kg_first, ui
     c->batch[worker] = weir_rocks_store_batch_new(c->live[worker], err);
     if (!c->batch[worker])
         goto done;
+    attach_states(c, worker, states); /* before restore_entry: a restore may spill too */
     size_t k = 0;
     for (size_t n = 0; n < c->graph->n_nodes; n++) {
         const weir_node *kn = &c->graph->nodes[n];

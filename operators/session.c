@@ -26,6 +26,7 @@
 
 #include "operators/window_assign.h"
 #include "operators/window_snapshot.h"
+#include "operators/window_spill.h"
 
 #define INLINE_SESSIONS 2
 
@@ -151,6 +152,9 @@ void weir_session_process(weir_window_state *st, const weir_keyed_record *rec,
     uint64_t h = weir_window_table_hash(rec->key_hash, 0, 0);
     session_key *k =
         (session_key *)weir_window_table_find(&st->windows, h, rec->key, rec->key_len, 0, 0);
+    if (!k && st->spill && weir_window_spill_load_sessions(st, rec->key_hash, rec->key,
+                                                           rec->key_len) > 0)
+        k = (session_key *)weir_window_table_find(&st->windows, h, rec->key, rec->key_len, 0, 0);
 
     /* The live sessions [start, end) reaches, to a fixed point (2). */
     st->n_batch = 0;
@@ -213,6 +217,7 @@ void weir_session_process(weir_window_state *st, const weir_keyed_record *rec,
     st->n_batch = 0;
     target->id.start_ms = ms;
     target->id.end_ms = me;
+    target->hot = 1; /* window_spill.h */
     list_sort(k);
     weir_aggregate_block_add(&op->layout, target->acc, &st->row);
     weir_window_snapshot_mark(st, target); /* window_state.h (5) */
@@ -251,6 +256,12 @@ int weir_session_attach(weir_window_state *st, weir_window_entry *e) {
     e->owner = k;
     list_add(k, e); /* (1) */
     return 0;
+}
+
+weir_window_entry **weir_session_key_list(weir_window_id *id, uint32_t *n_out) {
+    session_key *k = (session_key *)id;
+    *n_out = k->n;
+    return k->list;
 }
 
 void weir_session_free_keys(weir_window_state *st) {

@@ -36,7 +36,7 @@
  * emitter for the call: no allocation per emitted record.
  * Known limits: durations are capped at WINDOW_MAX_DURATION_MS and a sliding
  * window at WINDOW_MAX_PER_EVENT windows per event (weir_window_op_new says so);
- * state never spills (state/ will add that). Checkpoints: every change marks
+ * state spills only when a store is attached (window_spill.h). Checkpoints: every change marks
  * its entry dirty and every entry leaving goes through
  * weir_window_snapshot_forget (window_snapshot.h), which snapshot and restore
  * (window_snapshot.c) build on.
@@ -52,6 +52,7 @@
 #include "engine/record.h"
 #include "operators/window_assign.h"
 #include "operators/window_snapshot.h"
+#include "operators/window_spill.h"
 #include "operators/window_state.h"
 
 #define WINDOW_MAX_DURATION_MS ((int64_t)1 << 52) /* ~142,000 years */
@@ -426,6 +427,7 @@ static void state_free(void *stp) {
     free(st->batch);
     free(st->due);
     weir_window_snapshot_fini(st);
+    weir_window_spill_free(st);
     free(st);
 }
 
@@ -526,6 +528,9 @@ static void process_fixed(weir_window_state *st, const weir_keyed_record *rec, i
             uint64_t h = weir_window_table_hash(rec->key_hash, start_ms, end_ms);
             weir_window_entry *e = (weir_window_entry *)weir_window_table_find(
                 &st->windows, h, rec->key, rec->key_len, start_ms, end_ms);
+            if (!e && st->spill) /* evicted? (window_spill.h) */
+                e = weir_window_spill_load_fixed(st, rec->key_hash, rec->key, rec->key_len,
+                                                 start_ms, end_ms);
             if (!e) {
                 e = weir_window_table_entry_new(&st->slab, rec->key_hash, rec->key, rec->key_len,
                                                  rec->key_values, rec->n_key_values, start_ms,
@@ -537,6 +542,7 @@ static void process_fixed(weir_window_state *st, const weir_keyed_record *rec, i
             }
             weir_aggregate_block_add(&op->layout, e->acc, &st->row);
             weir_window_snapshot_mark(st, e); /* window_state.h (5) */
+            e->hot = 1;
             added = 1;
             if (e->fired || end_ms <= st->watermark_ms)
                 weir_window_fire_now(st, e, out); /* window_state.h (3) */
@@ -558,6 +564,8 @@ static void process(void *stp, const weir_keyed_record *rec, int64_t watermark_m
         weir_session_process(st, rec, judged_ms, out);
     else
         process_fixed(st, rec, judged_ms, out);
+    if (st->spill)
+        weir_window_spill_settle(st, NULL);
 }
 
 /* (end, key hash, key bytes, start) order: deterministic, and the hash is in
@@ -610,10 +618,8 @@ static void forget(weir_window_state *st, weir_window_entry *e) {
     st->n_entries--;
 }
 
-static void advance(void *stp, int64_t watermark_ms, const weir_emitter *out) {
-    weir_window_state *st = stp;
-    if (watermark_ms > st->watermark_ms)
-        st->watermark_ms = watermark_ms; /* (2) */
+/* Fires and forgets what is in memory (advance). */
+static void advance_memory(weir_window_state *st, const weir_emitter *out) {
     int64_t wm = st->watermark_ms;
     /* Fire: everything due, in (end, key hash, key bytes, start) order. */
     st->n_due = 0;
@@ -650,6 +656,43 @@ static void advance(void *stp, int64_t watermark_ms, const weir_emitter *out) {
     }
 }
 
+static void advance(void *stp, int64_t watermark_ms, const weir_emitter *out) {
+    weir_window_state *st = stp;
+    if (watermark_ms > st->watermark_ms)
+        st->watermark_ms = watermark_ms; /* (2) */
+    int more;
+    do { /* evicted windows due now come back in chunks that fit the budget */
+        more = st->spill ? weir_window_spill_load_due(st, st->watermark_ms) : 0;
+        advance_memory(st, out);
+        if (st->spill)
+            weir_window_spill_settle(st, NULL);
+    } while (more);
+}
+
+static int restore_entry(void *stp, const void *key, size_t key_len, const void *value,
+                         size_t value_len, weir_error *err) {
+    weir_window_state *st = stp;
+    int rc = weir_window_snapshot_restore_entry(st, key, key_len, value, value_len, err);
+    if (rc == 0 && st->spill && weir_window_spill_mem_bytes(st) > st->spill_budget_bytes) {
+        const weir_window_id *keep = NULL; /* the session key being restored */
+        if (st->op->kind == WEIR_WINDOW_SESSION && key_len >= 10) {
+            const uint8_t *kb = (const uint8_t *)key + 2;
+            uint32_t kb_len = (uint32_t)(key_len - 10);
+            keep = weir_window_table_find(
+                &st->windows,
+                weir_window_table_hash(weir_key_group_hash(kb, kb_len), 0, 0), kb, kb_len, 0, 0);
+        }
+        weir_window_spill_settle(st, keep);
+    }
+    return rc;
+}
+
+static void attach_store(void *stp, void *store, size_t cf, size_t budget_bytes) {
+    weir_window_state *st = stp;
+    weir_window_spill_attach(st, store, cf, budget_bytes);
+    st->spill_budget_bytes = budget_bytes;
+}
+
 const weir_keyed_op_vt weir_window_vt = {
     .prepare = window_prepare,
     .state_new = state_new,
@@ -659,6 +702,7 @@ const weir_keyed_op_vt weir_window_vt = {
     .state_size = state_size,
     .free = op_free,
     .snapshot = weir_window_snapshot_write,
-    .restore_entry = weir_window_snapshot_restore_entry,
+    .restore_entry = restore_entry,
     .restore_done = weir_window_snapshot_restore_done,
+    .attach_store = attach_store,
 };

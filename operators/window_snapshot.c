@@ -13,6 +13,7 @@
  * every restored arrival sequence (4). restore_done sets the watermark.
  * Thread: the owning worker. */
 #include "operators/window_snapshot.h"
+#include "operators/window_spill.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -103,7 +104,12 @@ static void build_key(const weir_window_state *st, const weir_window_entry *e, w
     b->data[n] = '\0';
 }
 
-void weir_window_snapshot_forget(weir_window_state *st, weir_window_entry *e) {
+void weir_window_snapshot_key(const weir_window_state *st, const weir_window_entry *e,
+                              weir_buf *b) {
+    build_key(st, e, b);
+}
+
+void weir_window_snapshot_unmark(weir_window_state *st, weir_window_entry *e) {
     if (e->dirty) { /* swap-remove (1) */
         size_t last = st->n_dirty - 1;
         weir_window_entry *moved = st->dirty[last];
@@ -112,8 +118,17 @@ void weir_window_snapshot_forget(weir_window_state *st, weir_window_entry *e) {
         st->n_dirty = last;
         e->dirty = 0;
     }
+}
+
+void weir_window_snapshot_forget(weir_window_state *st, weir_window_entry *e) {
+    weir_window_snapshot_unmark(st, e);
     if (e->stored) { /* (2) */
         build_key(st, e, &st->snap_key);
+        if (weir_window_spill_active(st)) { /* window_spill.h: deleted at once */
+            weir_window_spill_delete(st, st->snap_key.data, st->snap_key.len);
+            e->stored = 0;
+            return;
+        }
         uint32_t len = (uint32_t)st->snap_key.len;
         weir_buf_append(&st->deleted, &len, sizeof len);
         weir_buf_append(&st->deleted, st->snap_key.data, len);
@@ -142,6 +157,12 @@ static int put_entry(weir_window_state *st, const weir_window_entry *e,
     weir_window_codec_encode(&op->layout, e, &st->snap_arena, &st->snap_value);
     w->put(w->ctx, st->snap_key.data, st->snap_key.len, st->snap_value.data, st->snap_value.len);
     return 0;
+}
+
+void weir_window_snapshot_encode(weir_window_state *st, const weir_window_entry *e) {
+    build_key(st, e, &st->snap_key);
+    weir_arena_reset(&st->snap_arena);
+    weir_window_codec_encode(&st->op->layout, e, &st->snap_arena, &st->snap_value);
 }
 
 static int add_count(int n) { return n < INT_MAX ? n + 1 : n; }

@@ -74,6 +74,18 @@ static inline void weir_window_snapshot_mark(weir_window_state *st, weir_window_
  * list and records its key for a delete if it was stored (2). */
 void weir_window_snapshot_forget(weir_window_state *st, weir_window_entry *e);
 
+/* Drops e from the dirty list (if there) without recording a delete: e was
+ * just written to the store by window_spill.c. */
+void weir_window_snapshot_unmark(weir_window_state *st, weir_window_entry *e);
+
+/* Replaces b's contents with e's storage key (layout above). */
+void weir_window_snapshot_key(const weir_window_state *st, const weir_window_entry *e,
+                              weir_buf *b);
+
+/* Fills st->snap_key and st->snap_value with e's storage key and value
+ * (window_spill.c writes evicted entries with them). */
+void weir_window_snapshot_encode(weir_window_state *st, const weir_window_entry *e);
+
 /* weir_keyed_op_vt.snapshot, .restore_entry, .restore_done (engine/operator.h). */
 int weir_window_snapshot_write(void *state, bool full, const weir_state_writer *w,
                                weir_error *err);

@@ -91,6 +91,9 @@ typedef struct weir_window_state {
     size_t n_deleted;
     weir_buf snap_key, snap_value;  /* owned scratch: one entry's key and value */
     weir_arena snap_arena;          /* owned scratch: one entry's messages */
+    /* Spilling (window_spill.h): NULL until a store is attached. */
+    struct weir_window_spill *spill; /* owned */
+    size_t spill_budget_bytes;      /* of the attached store; 0 = none */
 } weir_window_state;
 
 /* Emits e's current result (key fields, window_start, window_end, aggregates)
@@ -129,6 +132,10 @@ void weir_session_detach(weir_window_state *st, weir_window_entry *e);
  * creating that entry if needed (window_snapshot.c). Returns 0, or WEIR_EINVAL
  * when a session of that key with the same created_seq is held already. */
 int weir_session_attach(weir_window_state *st, weir_window_entry *e);
+
+/* The sessions of per-key entry id (a table id of a session state), borrowed
+ * until the key's sessions change; *n_out set to their number. */
+weir_window_entry **weir_session_key_list(weir_window_id *id, uint32_t *n_out);
 
 /* Frees every per-key entry (state_free, after the sessions are freed). */
 void weir_session_free_keys(weir_window_state *st);

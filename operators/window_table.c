@@ -304,6 +304,7 @@ weir_window_entry *weir_window_table_entry_new(weir_window_slab *s, uint64_t key
     e->fired = 0;
     e->dirty = 0;
     e->stored = 0;
+    e->hot = 1;
     e->dirty_idx = 0;
     e->created_seq = created_seq;
     e->owner = NULL;

@@ -56,6 +56,7 @@ typedef struct weir_window_entry {
     uint8_t dirty;              /* changed since the last snapshot: in the state's
                                    dirty list at dirty_idx (window_snapshot.h) */
     uint8_t stored;             /* written by a snapshot: forgetting it needs a delete */
+    uint8_t hot;                /* touched since the spill clock last passed (window_spill.h) */
     uint32_t dirty_idx;         /* position in the dirty list while dirty */
     uint64_t created_seq;       /* arrival sequence of the record that created it */
     void *owner;                /* session.c: the key's entry; else NULL */

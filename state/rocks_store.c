@@ -538,6 +538,53 @@ int64_t weir_rocks_store_iter_key_groups(weir_rocks_store *s, size_t cf, uint32_
     return n;
 }
 
+int64_t weir_rocks_store_iter_prefix(weir_rocks_store *s, size_t cf, uint32_t key_group,
+                                     const void *prefix, size_t prefix_len,
+                                     weir_rocks_store_entry_fn fn, void *ctx, weir_error *err) {
+    uint8_t lo[1024 + 2], hi[1024 + 2];
+    if (!key_ok(s, cf, key_group) || !fn || prefix_len > 1024)
+        return weir_error_set(err, WEIR_EINVAL, "rocks store: iter prefix: bad column family "
+                              "%zu, key group %u or prefix of %zu bytes", cf, key_group,
+                              prefix_len);
+    size_t n = weir_rocks_store_key_encode(key_group, prefix, prefix_len, lo, sizeof lo);
+    /* Upper bound: the prefix's successor (drop trailing 0xff bytes, add one). */
+    memcpy(hi, lo, n);
+    size_t hn = n;
+    while (hn > 0 && hi[hn - 1] == 0xff)
+        hn--;
+    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+    if (hn > 0) {
+        hi[hn - 1]++;
+        rocksdb_readoptions_set_iterate_upper_bound(ro, (const char *)hi, hn);
+    }
+    rocksdb_readoptions_set_iterate_lower_bound(ro, (const char *)lo, n);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, ro, s->cf[cf]);
+    int64_t count = 0;
+    for (rocksdb_iter_seek(it, (const char *)lo, n); rocksdb_iter_valid(it);
+         rocksdb_iter_next(it)) {
+        size_t klen, vlen;
+        const char *k = rocksdb_iter_key(it, &klen);
+        const char *v = rocksdb_iter_value(it, &vlen);
+        if (klen < n || memcmp(k, lo, n) != 0)
+            break;
+        int rc = fn(ctx, key_group, k + 2, klen - 2, v, vlen);
+        if (rc < 0) {
+            count = rc;
+            break;
+        }
+        count++;
+        if (rc > 0)
+            break;
+    }
+    char *e = NULL;
+    rocksdb_iter_get_error(it, &e);
+    if (e)
+        count = weir_rocks_fail(err, e, "rocks store: iter prefix");
+    rocksdb_iter_destroy(it);
+    rocksdb_readoptions_destroy(ro);
+    return count;
+}
+
 /* ---- Checkpoints ---------------------------------------------------------- */
 
 /* Sizes the files of checkpoint dir into st; with ids, returns the SST inodes

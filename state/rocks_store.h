@@ -245,6 +245,18 @@ int64_t weir_rocks_store_iter_key_groups(weir_rocks_store *store, size_t cf,
                                          weir_rocks_store_entry_fn fn, void *ctx,
                                          weir_error *err);
 
+/* Visits every entry of column family cf whose stored key starts with
+ * (key_group, prefix[0..prefix_len)), in key order: one seek, then a short scan
+ * (operators/window_spill.c reads all sessions of one key this way). Reads the
+ * live data (no snapshot) and fills the block cache like a get. The callback
+ * gets key bytes without the key-group prefix, as iter_key_groups does.
+ *   prefix, ctx  borrow.
+ * Returns the number of entries visited, the callback's negative code,
+ * WEIR_EINVAL (bad cf or key group, prefix longer than 1 KB) or WEIR_EIO. */
+int64_t weir_rocks_store_iter_prefix(weir_rocks_store *store, size_t cf, uint32_t key_group,
+                                     const void *prefix, size_t prefix_len,
+                                     weir_rocks_store_entry_fn fn, void *ctx, weir_error *err);
+
 /* ---- Checkpoints ---------------------------------------------------------- */
 
 typedef struct weir_rocks_checkpoint_stats {

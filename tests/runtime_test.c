@@ -124,7 +124,7 @@ static size_t rec_size(const void *s) { (void)s; return 0; }
 static void rec_free(void *op) { (void)op; }
 
 static const weir_keyed_op_vt rec_vt = {rec_prepare, rec_state_new, rec_state_free, rec_process,
-                                        rec_advance, rec_size, rec_free, NULL, NULL, NULL};
+                                        rec_advance, rec_size, rec_free, NULL, NULL, NULL, NULL};
 
 /* ---------------------------------------------------- memory sink */
 

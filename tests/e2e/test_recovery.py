@@ -572,29 +572,64 @@ def finals_text(path):
     return {wid: json.dumps(r) for wid, r in U.final_records(U.read_jsonl(path), ["user"]).items()}
 
 
-def compare_gen(kind, ws, ref, note):
-    """Final records and dead letters equal the reference run and the model; no
-    line written twice; notes how far the multisets of lines differ."""
-    got_lines, ref_lines = line_counter(ws.out), line_counter(ref.out)
+_WIN_PREFIX = re.compile(rb'^(\{.*?"window_end":-?\d+),("retracted":true)?')
+
+
+def finals_fast(lines):
+    """{line prefix up to window_end: last line} without windows whose last line is
+    a retraction -- by bytes, relying on SPEC §3 member order (key fields first)."""
+    last = {}
+    for l in lines:
+        m = _WIN_PREFIX.match(l)
+        check(m is not None, "not a window record: %r" % l[:300])
+        last[m.group(1)] = (l, m.group(2) is not None)
+    return {k: l for k, (l, retracted) in last.items() if not retracted}
+
+
+def read_lines(path):
+    data = read_bytes(path)
+    return data.split(b"\n")[:-1] if data else []
+
+
+def compare_gen(kind, ws, ref):
+    """Final records, dead letters and the multiset of output lines equal the
+    reference run's; no line written twice."""
+    got_list = read_lines(ws.out)
+    got_lines = collections.Counter(got_list)
     dups = [(l, n) for l, n in got_lines.items() if n > 1]
     check(not dups, "%d output lines written more than once, e.g. x%d %s"
           % (len(dups), dups[0][1] if dups else 0, dups[0][0][:300] if dups else b""))
-    got_f, ref_f = finals_text(ws.out), finals_text(ref.out)
-    if got_f != ref_f:
-        miss = [ref_f[k] for k in ref_f if k not in got_f][:3]
-        extra = [got_f[k] for k in got_f if k not in ref_f][:3]
-        diff = [(got_f[k], ref_f[k]) for k in ref_f if k in got_f and got_f[k] != ref_f[k]][:3]
-        raise AssertionError("final records differ from the uninterrupted run: %d vs %d windows\n"
-                             "  missing: %s\n  extra: %s\n  different (got, want): %s"
-                             % (len(got_f), len(ref_f), miss, extra, diff))
+    key = "finals-" + ref.out
+    if key not in _cache:
+        ref_list = read_lines(ref.out)
+        _cache[key] = (finals_fast(ref_list), collections.Counter(ref_list))
+    ref_fast, ref_lines = _cache[key]
+    if finals_fast(got_list) != ref_fast:
+        # Slow path: the same windows under SPEC §3 key equality (1 == 1.0)?
+        got_f, ref_f = finals_text(ws.out), finals_text(ref.out)
+        if got_f != ref_f:
+            miss = [ref_f[k] for k in ref_f if k not in got_f][:3]
+            extra = [got_f[k] for k in got_f if k not in ref_f][:3]
+            diff = [(got_f[k], ref_f[k]) for k in ref_f if k in got_f and got_f[k] != ref_f[k]][:3]
+            raise AssertionError("final records differ from the uninterrupted run: %d vs %d windows\n"
+                                 "  missing: %s\n  extra: %s\n  different (got, want): %s"
+                                 % (len(got_f), len(ref_f), miss, extra, diff))
     msg = describe_diff(line_counter(ws.dl), line_counter(ref.dl), "dead letters")
     check(not msg, msg)
+    # Invariant 4: SPEC §4 would allow the intermediate updates to differ, but weir
+    # fires record by record, and no difference was ever seen over many seeded runs,
+    # so the multiset of lines is held to the uninterrupted run's too.
+    msg = describe_diff(got_lines, ref_lines, "multiset of all output lines")
+    check(not msg, msg + "\n  (final records and dead letters match: only intermediate updates or "
+          "retractions differ -- SPEC §4 lets their number vary with batching; if weir now batches "
+          "firings, relax this check, see invariant 4)")
+
+
+def compare_model(kind, ws):
     model = gen_model(kind)
     compare_finals(U.final_records(U.read_jsonl(ws.out), ["user"]), model, ["user"],
                    [a for a, _ in GEN_AGGS])
     compare_dead_letters(U.read_jsonl(ws.dl), model)
-    if got_lines != ref_lines:
-        note.append(describe_diff(got_lines, ref_lines, "multiset of all lines").split("\n")[0])
 
 
 def gen_crash(kind, seed_off):
@@ -606,24 +641,19 @@ def gen_crash(kind, seed_off):
           "the generated session input should make weir retract merged sessions")
     ws = Workspace("gen-crash-" + kind)
     rng = random.Random(SEED + seed_off)
-    notes = []
     t0 = time.monotonic()
-    stats = crash_rounds(gen_args(kind, ws), ws, rng, T, lambda: compare_gen(kind, ws, ref, notes))
+    stats = crash_rounds(gen_args(kind, ws), ws, rng, T, lambda: compare_gen(kind, ws, ref))
     print("     %s: %d lines (%d late per the model), uninterrupted %.2fs; %s; %.1fs"
           % (kind, GEN_LINES, n_late, T, stats.summary(), time.monotonic() - t0))
-    for n in notes:
-        print("     note (allowed by SPEC §4, intermediate updates): %s" % n)
     check(len(stats.kills) >= KILLS, "only %d kills" % len(stats.kills))
+    compare_model(kind, ws)
 
 
 @case
 def reference_runs_of_the_generated_jobs_match_the_model():
     for kind in GEN_JOBS:
         ref, _ = reference("ref-gen-" + kind, lambda w: gen_args(kind, w))
-        model = gen_model(kind)
-        compare_finals(U.final_records(U.read_jsonl(ref.out), ["user"]), model, ["user"],
-                       [a for a, _ in GEN_AGGS])
-        compare_dead_letters(U.read_jsonl(ref.dl), model)
+        compare_model(kind, ref)
 
 
 @case
@@ -689,16 +719,21 @@ def rescale(p_from, p_to, rng):
     pr = Proc(a_to + ["--from-savepoint", sp])
     m = pr.wait_err(r"resuming from savepoint", timeout=60 + 20 * T)
     check(m is not None, "no `resuming from savepoint` line\n" + pr.describe())
+    check(pr.wait_err(r"running with parallelism %d\b" % p_to, timeout=60 + 20 * T),
+          "not running with parallelism %d\n%s" % (p_to, pr.describe()))
     m = pr.wait_err(CHK_RE.pattern, count=1, timeout=60 + 20 * T)
     killed = pr.kill9()
     pr.finish()
     if killed:
+        want = checkpoints(ws.state)[0][-1]
         pr = run_to_end(a_to)
         expect_exit(pr, 0, "restart (same --set) after the run from the savepoint was killed")
-        check(resume_id(pr) is not None, "did not resume from a checkpoint of the new parallelism\n"
-              + pr.describe())
+        check(resume_id(pr) == want, "resumed from %s, want %d (the newest checkpoint of the run from the "
+              "savepoint)\n%s" % (resume_id(pr), want, pr.describe()))
     else:
         expect_exit(pr, 0, "run from the savepoint")
+    print("     %d -> %d: savepoint %s; the run from it was %s"
+          % (p_from, p_to, os.path.basename(sp), "killed and resumed" if killed else "not killed (ended first)"))
     got, want = session_finals(ws.out), session_finals(ref.out)
     if got != want:
         raise AssertionError("parallelism %d -> %d: %d windows, %d expected; first differences: %s"
@@ -784,30 +819,31 @@ def savepoint_restores_into_an_edited_job_and_refuses_a_changed_window():
         f.write(sp_job_text(inp, out, dl, SP_OLD_FILTER))
     rng = random.Random(SEED + 7)
     sp = None
-    for attempt, wait_chk in enumerate((1, 1, 2)):
+    n_windows = 3 * ((SP_N + 99) // 100)
+    delay = rng.uniform(0.03, 0.08)
+    for attempt in range(8):
+        # SIGTERM some time after the start; aim for the middle of the input.
         pr = Proc(["run", job, "--state-dir", state, "--fresh", "--savepoint-on-exit"])
-        pr.wait_err(CHK_RE.pattern, count=wait_chk, timeout=120)
-        time.sleep(rng.uniform(0, 0.01))
+        pr.wait_err(r"running with", timeout=60)
+        time.sleep(delay)
         pr.signal(signal.SIGTERM)
         pr.finish()
         expect_exit(pr, 0, "SIGTERM with --savepoint-on-exit")
-        if "finished:" in pr.stderr() or not read_bytes(out):
-            continue   # stopped too early or too late: try again
-        sp = savepoint_path(pr)
-        break
-    check(sp is not None, "could not stop the job mid-way (input too small for this machine? raise "
-          "WEIR_RECOVERY_SCALE)\n" + pr.describe())
+        n_first = len(read_lines(out))
+        if n_first == 0:
+            delay *= 2      # too early: nothing fired yet
+        elif "finished:" in pr.stderr() or n_first >= n_windows - 3 * 5:
+            delay /= 2      # too late: (almost) all input was read
+        else:
+            sp = savepoint_path(pr)
+            break
+    check(sp is not None, "could not stop the job mid-way in 8 attempts (last delay %.3fs)\n%s"
+          % (delay, pr.describe()))
     first = U.read_jsonl(out)
     first_ids = {(r["k"], r["window_start"]) for r in first}
     before_sp = read_bytes(out)
-    # An edited job file without --from-savepoint: refused (plan fingerprint), nothing touched.
     with open(job, "w") as f:
         f.write(sp_job_text(inp, out, dl, SP_NEW_FILTER, with_map=True))
-    pr = run_to_end(["run", job, "--state-dir", state])
-    expect_exit(pr, 2, "plain restart after the job file was edited")
-    check("--fresh" in pr.stderr() and "savepoint" in pr.stderr(),
-          "the refusal should suggest --fresh or a savepoint\n" + pr.describe())
-    check(read_bytes(out) == before_sp, "the refused start changed the sink file")
     # Windows whose key, size or aggregates changed are refused, naming the window.
     for what, text in (
             ("size", sp_job_text(inp, out, dl, SP_NEW_FILTER, True, tumbling="2s")),
@@ -872,8 +908,60 @@ def savepoint_restores_into_an_edited_job_and_refuses_a_changed_window():
                        got.get(bad_new[0]) if bad_new else None, sp_slot(bad_new[0], new) if bad_new else None))
     extra = [j for j in got if j >= n_slots]
     check(not extra, "windows beyond the input: %s" % extra[:3])
-    print("     savepoint after line ~%d of %d; %d windows before, %d after"
-          % (fits[0], SP_N, len(first), len(second)))
+    print("     savepoint after line %s of %d (attempt %d); %d windows before, %d after"
+          % (fits[0] if len(fits) == 1 else "%d..%d" % (fits[0], fits[-1]), SP_N, attempt + 1,
+             len(first), len(second)))
+
+
+@case
+def a_plain_restart_after_the_job_file_was_edited_is_refused():
+    d = tmpdir("edit-plain")
+    inp, out, dl = (os.path.join(d, n) for n in ("in.jsonl", "out.jsonl", "dl.jsonl"))
+    with open(inp, "w") as f:
+        f.write("".join('{"ts":%d,"k":"k%d","v":%d}\n' % (SP_T0 + 10 * i, i % 3, i) for i in range(SP_N)))
+    job = os.path.join(d, "job.yaml")
+    state = os.path.join(d, "state")
+    with open(job, "w") as f:
+        f.write(sp_job_text(inp, out, dl, SP_OLD_FILTER))
+    pr = Proc(["run", job, "--state-dir", state, "--fresh"])
+    pr.wait_err(CHK_RE.pattern, timeout=60)
+    check(pr.kill9(), "the job ended before it could be killed after a checkpoint\n" + pr.describe())
+    pr.finish()
+    check(checkpoints(state)[0], "no complete checkpoint")
+    before = read_bytes(out)
+    with open(job, "w") as f:
+        f.write(sp_job_text(inp, out, dl, SP_NEW_FILTER, with_map=True))
+    pr = run_to_end(["run", job, "--state-dir", state])
+    expect_exit(pr, 2, "plain restart after the job file was edited")
+    check("--fresh" in pr.stderr() and "savepoint" in pr.stderr(),
+          "the refusal should suggest --fresh or a savepoint\n" + pr.describe())
+    check(read_bytes(out) == before, "the refused start changed the sink file")
+
+
+@case
+def a_plain_restart_after_a_savepoint_on_exit_loses_and_repeats_nothing():
+    # SPEC §5 does not say whether the savepoint taken on exit also counts as the
+    # job's latest checkpoint; either way a plain restart must give exact output.
+    inp = flights_setup()
+    job = example("flight-delays.yaml")
+    ref, T = flights_reference()
+    ws = Workspace("sp-plain")
+    args = flights_job_args(job, ws.d, inp, ws.state)
+    pr = Proc(args + ["--fresh", "--savepoint-on-exit"])
+    pr.wait_err(CHK_RE.pattern, timeout=60 + 20 * T)
+    pr.signal(signal.SIGTERM)
+    pr.finish()
+    expect_exit(pr, 0, "SIGTERM with --savepoint-on-exit")
+    check("finished:" not in pr.stderr(), "the job ended before SIGTERM\n" + pr.describe())
+    sp = savepoint_path(pr)
+    chk = checkpoints(ws.state)[0]
+    pr2 = run_to_end(args)
+    expect_exit(pr2, 0, "plain restart after a savepoint on exit")
+    msg = describe_diff(line_counter(ws.out), line_counter(ref.out), "window output")
+    msg += describe_diff(line_counter(ws.dl), line_counter(ref.dl), "dead letters")
+    check(not msg, msg)
+    print("     savepoint %s on exit; complete checkpoints then: %s; the plain restart resumed from %s"
+          % (os.path.basename(sp), chk, resume_id(pr2)))
 
 
 # ================================================================ 5. corrupted checkpoints
