@@ -1,11 +1,13 @@
 /* jobs/cli.c -- `weir` command dispatch and usage texts (SPEC §1). */
 #include "jobs/cli.h"
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/log.h"
+#include "jobs/job.h"
 
 typedef struct command {
     const char *name;
@@ -78,6 +80,34 @@ int weir_cli_usage(const char *name, FILE *f) {
     if (!c)
         return -1;
     fprintf(f, "Usage: %s\n\n%s\n\n%s", c->usage, c->summary, c->details);
+    return 0;
+}
+
+int weir_cli_usage_error(const char *command, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "weir %s: ", command);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n\n");
+    weir_cli_usage(command, stderr);
+    return WEIR_EXIT_USAGE;
+}
+
+int weir_cli_add_override(const char *command, weir_job_override **ov, size_t *n, char *arg) {
+    char *eq = strchr(arg, '=');
+    if (!eq || eq == arg) {
+        fprintf(stderr, "weir %s: --set %s: expected KEY=VALUE\n", command, arg);
+        return -1;
+    }
+    *eq = '\0';
+    weir_job_override *next = realloc(*ov, (*n + 1) * sizeof *next);
+    if (!next)
+        return -1;
+    next[*n].key = arg;
+    next[*n].value = eq + 1;
+    *ov = next;
+    (*n)++;
     return 0;
 }
 

@@ -42,24 +42,6 @@ static void on_signal(int sig) {
     weir_runtime_request_stop();
 }
 
-/* Parses the options common to run and validate: --set into overrides. */
-static int add_override(weir_job_override **ov, size_t *n, char *arg) {
-    char *eq = strchr(arg, '=');
-    if (!eq || eq == arg) {
-        fprintf(stderr, "weir: --set %s: expected KEY=VALUE\n", arg);
-        return -1;
-    }
-    *eq = '\0';
-    weir_job_override *next = realloc(*ov, (*n + 1) * sizeof *next);
-    if (!next)
-        return -1;
-    next[*n].key = arg;
-    next[*n].value = eq + 1;
-    *ov = next;
-    (*n)++;
-    return 0;
-}
-
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -90,7 +72,7 @@ int weir_cmd_run(int argc, char **argv) {
         case 'p': savepoint = optarg; break;
         case 'd': state_dir_opt = optarg; break;
         case 's':
-            if (add_override(&ov, &n_ov, optarg) < 0) {
+            if (weir_cli_add_override("run", &ov, &n_ov, optarg) < 0) {
                 free(ov);
                 return WEIR_EXIT_USAGE;
             }
@@ -100,17 +82,13 @@ int weir_cmd_run(int argc, char **argv) {
             free(ov);
             return WEIR_EXIT_OK;
         default:
-            fprintf(stderr, "weir run: unknown or incomplete option '%s'\n\n", argv[optind - 1]);
-            weir_cli_usage("run", stderr);
             free(ov);
-            return WEIR_EXIT_USAGE;
+            return weir_cli_usage_error("run", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     if (optind != argc - 1) {
-        fprintf(stderr, "weir run: expected exactly one JOB.yaml\n\n");
-        weir_cli_usage("run", stderr);
         free(ov);
-        return WEIR_EXIT_USAGE;
+        return weir_cli_usage_error("run", "expected exactly one JOB.yaml");
     }
     if (savepoint && fresh) {
         fprintf(stderr, "weir run: --fresh and --from-savepoint exclude each other\n");

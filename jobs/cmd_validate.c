@@ -22,38 +22,22 @@ int weir_cmd_validate(int argc, char **argv) {
     opterr = 0;
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         if (opt == 's') {
-            char *eq = strchr(optarg, '=');
-            if (!eq || eq == optarg) {
-                fprintf(stderr, "weir validate: --set %s: expected KEY=VALUE\n", optarg);
+            if (weir_cli_add_override("validate", &ov, &n_ov, optarg) < 0) {
                 free(ov);
                 return WEIR_EXIT_USAGE;
             }
-            *eq = '\0';
-            weir_job_override *next = realloc(ov, (n_ov + 1) * sizeof *next);
-            if (!next) {
-                free(ov);
-                return WEIR_EXIT_FAILURE;
-            }
-            ov = next;
-            ov[n_ov].key = optarg;
-            ov[n_ov].value = eq + 1;
-            n_ov++;
         } else if (opt == 'h') {
             weir_cli_usage("validate", stdout);
             free(ov);
             return WEIR_EXIT_OK;
         } else {
-            fprintf(stderr, "weir validate: unknown or incomplete option '%s'\n\n", argv[optind - 1]);
-            weir_cli_usage("validate", stderr);
             free(ov);
-            return WEIR_EXIT_USAGE;
+            return weir_cli_usage_error("validate", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     if (optind != argc - 1) {
-        fprintf(stderr, "weir validate: expected exactly one JOB.yaml\n\n");
-        weir_cli_usage("validate", stderr);
         free(ov);
-        return WEIR_EXIT_USAGE;
+        return weir_cli_usage_error("validate", "expected exactly one JOB.yaml");
     }
     const char *path = argv[optind];
     weir_diag diag;
