@@ -376,12 +376,12 @@ static int setup(weir_rt *rt, const weir_graph *g, weir_error *err) {
             if (!wk->states[k])
                 return weir_error_set(err, WEIR_ENOMEM, "runtime: out of memory for window state");
         }
-        if (rt->hooks && rt->hooks->restore_worker && rt->hooks->restore_sources) {
+        if (rt->hooks && rt->hooks->restore_worker) {
             int64_t *wms = malloc((rt->n_keyed ? rt->n_keyed : 1) * sizeof *wms);
             if (!wms)
                 return weir_error_set(err, WEIR_ENOMEM, "runtime: out of memory");
             for (uint32_t k = 0; k < rt->n_keyed; k++)
-                wms[k] = weir_rt_restored_watermark(rt, k);
+                wms[k] = rt->hooks->restore_sources ? weir_rt_restored_watermark(rt, k) : WEIR_TIME_MIN;
             int rc = rt->hooks->restore_worker(rt->hooks->ctx, w, first, next - 1, wk->states, wms, err);
             free(wms);
             if (rc < 0)

@@ -141,10 +141,12 @@ typedef struct weir_checkpoint_hooks {
     int (*commit)(void *ctx, const weir_checkpoint_report *report, weir_error *err);
     /* Coordinator thread: forgets a checkpoint that will not complete. */
     void (*abort)(void *ctx, uint64_t id);
-    /* Setup, before threads start: loads worker's restored state into states
-     * (key groups [kg_first, kg_last]); watermarks_ms[k] is the k-th keyed
-     * node's watermark at the checkpoint (the minimum of its sources'
-     * restored watermarks). NULL when starting fresh. */
+    /* Setup, before threads start, for every worker: prepares its states
+     * (key groups [kg_first, kg_last]) -- e.g. attaches a spill store -- and,
+     * when restore_sources is set, loads the restored state into them;
+     * watermarks_ms[k] is then the k-th keyed node's watermark at the
+     * checkpoint (the minimum of its sources' restored watermarks), else
+     * WEIR_TIME_MIN. May be NULL. */
     int (*restore_worker)(void *ctx, uint32_t worker, uint32_t kg_first, uint32_t kg_last,
                           void *const *states, const int64_t *watermarks_ms, weir_error *err);
     /* Restored source positions [n_sources] (graph order), or NULL: fresh. */

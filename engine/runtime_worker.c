@@ -83,6 +83,11 @@ static void emit_result(void *ctx, const weir_value *record, int64_t event_time_
     }
     c->out->any = true;
     (void)event_time_ms;
+    for (size_t i = 0; i < kd->n_sinks; i++)
+        if (c->out->bufs[kd->sinks[i]].len > ((size_t)1 << 20)) {
+            flush_out(c, WEIR_BATCH_DATA); /* a big advance: bound the batch */
+            break;
+        }
 }
 
 static void emit_late(void *ctx, const weir_keyed_record *rec, int64_t watermark_ms, int64_t deadline_ms) {

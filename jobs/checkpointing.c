@@ -312,6 +312,25 @@ weir_job_checkpoints *weir_job_checkpoints_open(const weir_job *job, const weir_
             if (adopt(c, false, err) < 0)
                 goto fail;
             if (c->restored.finished) {
+                /* SPEC §5: an output shorter than its checkpointed length is an
+                 * error, also when nothing new would be written. */
+                for (size_t i = 0; i <= job->n_sinks; i++) {
+                    char *dl = NULL;
+                    const char *path = i < job->n_sinks ? (job->sinks[i].kind == WEIR_CONN_FILE ? job->sinks[i].path : NULL)
+                                                        : job->has_dead_letter ? job->dead_letter_path
+                                                                               : (dl = join_path(opts->state_dir, "dead-letter.jsonl"));
+                    struct stat st;
+                    bool short_file = path && c->sink_lengths[i] > 0 &&
+                                      (stat(path, &st) < 0 || st.st_size < c->sink_lengths[i]);
+                    if (short_file)
+                        weir_error_set(err, WEIR_ESTATE,
+                                       "output file %s is shorter than its checkpointed length (%lld bytes): it was "
+                                       "changed outside weir; run with --fresh to start over",
+                                       path, (long long)c->sink_lengths[i]);
+                    free(dl);
+                    if (short_file)
+                        goto fail;
+                }
                 *already_finished = true;
                 return c;
             }
@@ -402,8 +421,18 @@ static int hook_begin_final(weir_job_checkpoints *c, uint64_t id, weir_error *er
     c->pending_id = id;
     c->begin_ms = now_ms();
     c->pending_is_savepoint = true;
-    weir_checkpoint_store_savepoint_id(id, wall_ms(), c->savepoint_id, sizeof c->savepoint_id);
-    return weir_checkpoint_store_savepoint_begin(c->store, c->savepoint_id, &c->pending_dir, err);
+    char base[128];
+    weir_checkpoint_store_savepoint_id(id, wall_ms(), base, sizeof base);
+    /* Savepoint ids are unique: a second one in the same second gets a suffix. */
+    for (int attempt = 1;; attempt++) {
+        if (attempt == 1)
+            snprintf(c->savepoint_id, sizeof c->savepoint_id, "%s", base);
+        else
+            snprintf(c->savepoint_id, sizeof c->savepoint_id, "%s.%d", base, attempt);
+        int rc = weir_checkpoint_store_savepoint_begin(c->store, c->savepoint_id, &c->pending_dir, err);
+        if (rc != WEIR_ESTATE || attempt >= 1000)
+            return rc;
+    }
 }
 
 typedef struct writer_ctx {
@@ -618,6 +647,13 @@ static int show_progress(void *ctx, uint64_t done_bytes, uint64_t total_bytes, u
 static int hook_restore_worker(void *ctx, uint32_t worker, uint32_t kg_first, uint32_t kg_last, void *const *states,
                                const int64_t *watermarks_ms, weir_error *err) {
     weir_job_checkpoints *c = ctx;
+    if (!c->restoring) { /* a fresh job: open the live store now so state can spill */
+        int rc0 = open_live(c, worker, err);
+        if (rc0 < 0)
+            return rc0;
+        attach_states(c, worker, states);
+        return 0;
+    }
     const weir_checkpoint_meta *m = &c->restored;
     const char **dirs = calloc(m->n_workers + 1, sizeof *dirs);
     char *live = live_dir(c, worker);
@@ -698,10 +734,9 @@ const weir_checkpoint_hooks *weir_job_checkpoints_hooks(weir_job_checkpoints *c,
     c->hooks.snapshot_worker = hook_snapshot_worker;
     c->hooks.commit = hook_commit;
     c->hooks.abort = hook_abort;
-    if (c->restoring) {
-        c->hooks.restore_worker = hook_restore_worker;
+    c->hooks.restore_worker = hook_restore_worker;
+    if (c->restoring)
         c->hooks.restore_sources = c->positions;
-    }
     return &c->hooks;
 }
 

@@ -618,8 +618,7 @@ static void forget(weir_window_state *st, weir_window_entry *e) {
     st->n_entries--;
 }
 
-/* Fires and forgets what is in memory (advance). */
-static void advance_memory(weir_window_state *st, const weir_emitter *out) {
+void weir_window_advance_memory(weir_window_state *st, const weir_emitter *out) {
     int64_t wm = st->watermark_ms;
     /* Fire: everything due, in (end, key hash, key bytes, start) order. */
     st->n_due = 0;
@@ -660,13 +659,10 @@ static void advance(void *stp, int64_t watermark_ms, const weir_emitter *out) {
     weir_window_state *st = stp;
     if (watermark_ms > st->watermark_ms)
         st->watermark_ms = watermark_ms; /* (2) */
-    int more;
-    do { /* evicted windows due now come back in chunks that fit the budget */
-        more = st->spill ? weir_window_spill_load_due(st, st->watermark_ms) : 0;
-        advance_memory(st, out);
-        if (st->spill)
-            weir_window_spill_settle(st, NULL);
-    } while (more);
+    if (st->spill)
+        weir_window_spill_advance(st, out); /* evicted windows due now come back */
+    else
+        weir_window_advance_memory(st, out);
 }
 
 static int restore_entry(void *stp, const void *key, size_t key_len, const void *value,

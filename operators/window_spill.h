@@ -23,24 +23,32 @@
  * [kg][key][start][end] for a tumbling/sliding window, a prefix scan of
  * [kg][key] for the sessions of a key (one seek). advance(w) first loads
  * every evicted entry whose timer time is <= w (in chunks, within the
- * budget), then fires and purges in memory as usual, then evicts again.
+ * budget; a store scan for fixed windows), then fires and purges in memory
+ * as usual, then evicts again.
  * Once spilling started, a forgotten stored entry is deleted in the live
  * store at once (not at the next snapshot), so the deleted list stays small.
  *
  * Invariants:
  *   (1) every entry of the state is either in memory or, exactly once, in the
- *       live store as evicted (clean); an evicted entry has at least one timer
- *       record at its next time (end when unfired, end + lateness when fired);
- *       stale records (the entry came back, or changed time) are skipped
- *       when they come due: the record is a hint, the store is the truth;
+ *       live store as evicted (clean); an evicted entry is counted at its
+ *       next time (end when unfired, end + lateness when fired): a session
+ *       by a timer record, a fixed window in the due times; stale records
+ *       (the entry came back, or changed time) are skipped when they come
+ *       due: they are hints, the store is the truth;
  *   (2) a session key's sessions are all in memory or all evicted;
  *   (3) the write batch is applied before process()/advance() return, so a
  *       checkpoint taken at a barrier sees every eviction and delete.
- * Known limits: timer records cost ~(20 + stored key) bytes per evicted
- * window, outside the budget (like Flink's heap timers); heap parts of
+ * Known limits: session timer records cost ~(20 + stored key) bytes per
+ * evicted session, outside the budget (like Flink's heap timers); a due scan
+ * reads every stored window of the worker's key groups (once per watermark
+ * step that passes an evicted window's time); heap parts of
  * accumulators (count_distinct sets, long strings) are not counted; a store
  * I/O error while processing aborts the process (state would be lost).
- * A full snapshot (full = true) writes only in-memory entries.
+ * A full snapshot (full = true) writes only in-memory entries (evicted ones
+ * are in the store already); state_size() counts in-memory entries only. The
+ * live store opens at the first checkpoint of a fresh job: state grows
+ * unbounded until then. WEIR_SPILL_STATS=1 in the environment prints each
+ * state's spill counters when it is freed (benchmarks).
  * Thread: the owning worker. */
 #ifndef WEIR_OPERATORS_WINDOW_SPILL_H
 #define WEIR_OPERATORS_WINDOW_SPILL_H
@@ -86,10 +94,10 @@ weir_window_entry *weir_window_spill_load_fixed(weir_window_state *st, uint64_t 
 size_t weir_window_spill_load_sessions(weir_window_state *st, uint64_t key_hash,
                                        const uint8_t *key, uint32_t key_len);
 
-/* advance(): loads evicted entries whose timer time <= watermark_ms until the
- * budget is reached. Returns 1 when some remain due (call again after firing
- * and evicting), else 0. */
-int weir_window_spill_load_due(weir_window_state *st, int64_t watermark_ms);
+/* advance() of a state with a store: brings back the evicted windows due at
+ * st->watermark_ms (in chunks within the budget), fires and forgets as
+ * weir_window_advance_memory does, evicts. */
+void weir_window_spill_advance(weir_window_state *st, const weir_emitter *out);
 
 /* After a change: evicts if over budget, applies the write batch (3).
  * exclude (may be NULL) is not evicted: a session key being restored. */

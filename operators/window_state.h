@@ -110,6 +110,10 @@ void weir_window_emit_retraction(weir_window_state *st, const weir_value *key_va
  * result: the window is due (end <= watermark) or re-fires after a late update. */
 void weir_window_fire_now(weir_window_state *st, weir_window_entry *e, const weir_emitter *out);
 
+/* advance() on what is in memory: fires every unfired window with end <=
+ * st->watermark_ms and forgets those past their allowed lateness. */
+void weir_window_advance_memory(weir_window_state *st, const weir_emitter *out);
+
 /* Appends e to st->batch (growing it; aborts on out of memory). */
 void weir_window_batch_push(weir_window_state *st, weir_window_entry *e);
 

@@ -133,10 +133,11 @@ static void feed(harness **hs, int nh, weir_rocks_store *snap_store, int64_t fro
     }
 }
 
-static void run_compare(harness *spilled, harness *plain, weir_rocks_store *s, int n_keys) {
+static void run_compare(harness *spilled, harness *plain, weir_rocks_store *s, int n_keys,
+                        int64_t n) {
     harness *hs[2] = {spilled, plain};
     int64_t wm = WEIR_TIME_MIN;
-    const int64_t n = 400000, step = 20000;
+    const int64_t step = 20000;
     for (int64_t i = 0; i < n; i += step) {
         feed(hs, 2, s, i, i + step, n_keys, &wm);
         char *a = take_sorted(spilled), *b = take_sorted(plain);
@@ -190,7 +191,7 @@ Test(window_spill, tumbling_state_past_its_budget_gives_the_unbounded_results) {
     weir_rocks_store *s = open_store("live");
     harness *a = h_tumbling(1000, 500, "k", AGGS), *b = h_tumbling(1000, 500, "k", AGGS);
     weir_window_vt.attach_store(a->st, s, 0, BUDGET);
-    run_compare(a, b, s, N_KEYS);
+    run_compare(a, b, s, N_KEYS, 400000);
     weir_window_spill_stats st;
     weir_window_spill_get_stats(a->st, &st);
     cr_assert_gt(st.evicted, 50000, "evicted only %llu", (unsigned long long)st.evicted);
@@ -211,7 +212,7 @@ Test(window_spill, sessions_past_their_budget_give_the_unbounded_results) {
     weir_rocks_store *s = open_store("live");
     harness *a = h_session(300, 200, "k", AGGS), *b = h_session(300, 200, "k", AGGS);
     weir_window_vt.attach_store(a->st, s, 0, BUDGET);
-    run_compare(a, b, s, 20000);
+    run_compare(a, b, s, 20000, 200000);
     weir_window_spill_stats st;
     weir_window_spill_get_stats(a->st, &st);
     cr_assert_gt(st.evicted, 10000, "evicted only %llu", (unsigned long long)st.evicted);
@@ -253,7 +254,7 @@ Test(window_spill, a_checkpoint_of_spilled_state_restores_to_the_same_results) {
     weir_window_vt.attach_store(a->st, s, 0, BUDGET);
     harness *hs[2] = {a, b};
     int64_t wm = WEIR_TIME_MIN;
-    feed(hs, 2, NULL, 0, 150000, 20000, &wm);
+    feed(hs, 2, NULL, 0, 100000, 20000, &wm);
     snapshot(a, s);
     weir_error err = {0};
     cr_assert_eq(weir_rocks_store_checkpoint(s, path("ckpt"), NULL, &err), 0, "%s", err.msg);
@@ -280,7 +281,7 @@ Test(window_spill, a_checkpoint_of_spilled_state_restores_to_the_same_results) {
 
     harness *cont[2] = {c, b};
     int64_t wm2 = wm;
-    feed(cont, 2, NULL, 150000, 300000, 20000, &wm2);
+    feed(cont, 2, NULL, 100000, 200000, 20000, &wm2);
     h_wm(c, WEIR_TIME_MAX);
     h_wm(b, WEIR_TIME_MAX);
     char *x1 = take_sorted(c), *x2 = take_sorted(b);

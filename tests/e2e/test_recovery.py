@@ -1,35 +1,42 @@
 """tests/e2e/test_recovery.py -- crash recovery, checkpoints and savepoints of `weir run` (SPEC §1, §4, §5).
 
-Design: every case drives the real binary. The crash cases start a job again and
-again and SIGKILL it at seeded random moments -- some right after a
-`checkpoint N complete` line appears on its stderr (read line by line while it
-runs), some at a random time within the length of an uninterrupted run (so many
-land while a checkpoint is being written: a `chk-N/` dir without `_metadata` is
-left behind, and those kills are counted), some during startup/restore -- until
-it exits 0. The output and the dead letters are then compared with one
-uninterrupted run of the same job (and, for the generated job, with the
-independent model in weir_model.py). After every kill the test computes the
-newest complete checkpoint on disk (`checkpoints/chk-N/_metadata`) and the next
-start must log `resuming from checkpoint N` for exactly that N (or no resume when
-there is none). Other cases: restore with another parallelism through a
-savepoint, a savepoint into an edited job, corrupted checkpoints, the state-dir
-lock, --fresh, stdin jobs (never resume) and input identity.
+Design: every case drives the real binary (helpers: recovery_util.py). The crash
+cases start a job again and again and SIGKILL it at seeded random moments -- right
+after a `checkpoint N complete` line appears on its stderr (read line by line while
+it runs), a little later (aimed at the next checkpoint), during startup/restore, or
+at a random time within the length of an uninterrupted run -- until it exits 0;
+kills that left a `chk-N/` without `_metadata` (a checkpoint being written) are
+counted and at least one is required. After some kills a partial line is appended
+to the sink and dead-letter files (a torn write the restore must cut off). After
+every kill the newest complete checkpoint on disk is computed and the next start
+must log `resuming from checkpoint N` for exactly that N. The output and dead
+letters are compared with one uninterrupted run of the same job and, for the
+generated jobs, with the independent model in weir_model.py. Other cases: another
+parallelism (through a savepoint, and from plain checkpoints -- README: parallelism
+is deployment, not computation), a savepoint into an edited job, refusals of a
+changed job / window / input / max_parallelism, corrupted checkpoints, the
+state-dir lock, --fresh, stdin jobs (never resume; weir takes no checkpoints of
+them) and a sink shorter than its checkpointed length.
 
 Invariants:
   1. Only the Python 3 standard library; weir runs with WEIR_HOME in a temp dir
      (cli_util) and every process has a timeout.
   2. Only processes this script started are signalled, by their own pid.
   3. Seeded: the seed is printed; WEIR_TEST_SEED=N reruns one. WEIR_RECOVERY_SCALE
-     (default 1.0, e.g. 0.3 under ASan) scales the input sizes; WEIR_RECOVERY_KILLS
-     (default 25) is the number of kills per crash test (never scaled).
-  4. A window job with allowed_lateness 0 emits each window exactly once, so its
-     recovered output must equal the uninterrupted one as a multiset of lines. With
-     allowed lateness > 0 and sessions, SPEC §4 lets the number of intermediate
-     updates (and of retractions of sessions that fired before a merge) depend on
-     batching, which a restart changes; there the test requires the same final
-     record per (key, window), the same dead letters, and no line written twice
-     (every line of a correct output is distinct: each carries its count) -- and it
-     reports how far the multisets differ.
+     scales the input sizes (default 1.0; 0.35 when the binary is built with ASan);
+     WEIR_RECOVERY_KILLS (default 25) is the number of kills per crash test. Kill
+     moments are drawn relative to the measured length of an uninterrupted run, so
+     a slower build gets the same spread; a case that needs to stop a job mid-way
+     retries when the job ended first.
+  4. The recovered output must equal the uninterrupted run's as a multiset of lines
+     (so nothing is lost or written twice). SPEC §4 would let the number of
+     intermediate updates (and of retractions of sessions that fired before a
+     merge) vary with batching, but at one parallelism weir repeats them exactly,
+     also across restores (checked over many seeds). Under changing parallelism
+     a window may first fire later, so that case requires only the same final
+     record per (key, window), the same dead letters and no line written twice
+     (every line of a correct output is distinct: each carries its count), and
+     notes how far the multisets differ.
 
 Rules come from SPEC §1 (run flags, exit codes), §4 (results do not depend on
 timing for one partition), §5 (checkpoints, resume, --fresh, input identity,
@@ -44,402 +51,41 @@ import random
 import re
 import shutil
 import signal
-import subprocess
-import threading
 import time
 
 import e2e_util as U
 import weir_model as M
-from cli_util import (WEIR, WEIR_SRC, case, check, main, require_binary, tmpdir, weir, weir_env)
+from cli_util import WEIR, case, check, main, tmpdir
+from recovery_util import (CHK_RE, NONFINAL_CHK, Proc, TooFast, Workspace, checkpoints, chk_dir,
+                           crash_rounds, describe_diff, example, expect_exit, flights_input,
+                           flights_job_args, line_counter, read_bytes, read_lines, reference, resume_id,
+                           retrying, run_to_end, savepoint_path)
 from test_windows_model import compare_dead_letters, compare_finals, gen_input, model_aggs
 
 SEED = U.test_seed()
-SCALE = float(os.environ.get("WEIR_RECOVERY_SCALE") or "1.0")
-KILLS = int(os.environ.get("WEIR_RECOVERY_KILLS") or "25")
-print("seed %d (rerun with WEIR_TEST_SEED=%d), scale %g, %d kills per crash test"
-      % (SEED, SEED, SCALE, KILLS), flush=True)
 
-CHK_RE = re.compile(r"checkpoint (\d+) complete")
-RESUME_RE = re.compile(r"resuming from checkpoint (\d+)|already finished \(checkpoint (\d+)\)")
-TIMINGS = []
+
+def _sanitized():
+    """True when the weir binary is built with AddressSanitizer (about 5x slower)."""
+    try:
+        with open(WEIR, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
+ASAN = _sanitized()
+SCALE = float(os.environ.get("WEIR_RECOVERY_SCALE") or ("0.35" if ASAN else "1.0"))
+KILLS = int(os.environ.get("WEIR_RECOVERY_KILLS") or "25")
+print("seed %d (rerun with WEIR_TEST_SEED=%d), scale %g%s, %d kills per crash test"
+      % (SEED, SEED, SCALE, " (ASan build)" if ASAN else "", KILLS), flush=True)
 
 
 def scaled(n, lo=1000):
     return max(lo, int(n * SCALE))
 
 
-# ================================================================ processes
-
-
-class Proc:
-    """A running `weir ARGS`; stdout and stderr are read line by line by threads,
-    so a test can wait for a log line while the process runs."""
-
-    def __init__(self, args, stdin=False):
-        require_binary()
-        self.args = [str(a) for a in args]
-        self.t0 = time.monotonic()
-        self.p = subprocess.Popen([WEIR] + self.args,
-                                  stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=weir_env())
-        self.pid = self.p.pid
-        self.err, self.out = [], []
-        self.cv = threading.Condition()
-        self.open_streams = 2
-        self.threads = [threading.Thread(target=self._read, args=(self.p.stderr, self.err), daemon=True),
-                        threading.Thread(target=self._read, args=(self.p.stdout, self.out), daemon=True)]
-        for t in self.threads:
-            t.start()
-        self.rc = None
-
-    def _read(self, stream, sink):
-        for raw in stream:
-            with self.cv:
-                sink.append(raw.decode("utf-8", "replace"))
-                self.cv.notify_all()
-        with self.cv:
-            self.open_streams -= 1
-            self.cv.notify_all()
-
-    def wait_err(self, regex, count=1, timeout=60.0):
-        """Waits until `count` stderr lines match regex; returns the last match, or
-        None when stderr closed (the process ended) or timeout passed first."""
-        rx = re.compile(regex)
-        t_end = time.monotonic() + timeout
-        with self.cv:
-            while True:
-                ms = [m for m in (rx.search(l) for l in self.err) if m]
-                if len(ms) >= count:
-                    return ms[count - 1]
-                left = t_end - time.monotonic()
-                if self.open_streams == 0 or left <= 0:
-                    return None
-                self.cv.wait(min(left, 0.5))
-
-    def alive(self):
-        return self.p.poll() is None
-
-    def kill9(self):
-        """SIGKILL to this process only; True when it was still running."""
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGKILL)
-            return True
-        return False
-
-    def signal(self, sig):
-        if self.p.poll() is None:
-            self.p.send_signal(sig)
-
-    def finish(self, timeout=120.0):
-        try:
-            self.rc = self.p.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait()
-            for t in self.threads:
-                t.join(5)
-            raise AssertionError("weir did not exit within %.0fs: %s\nstderr tail:\n%s"
-                                 % (timeout, self.describe_args(), self.stderr()[-3000:]))
-        for t in self.threads:
-            t.join(10)
-        if self.p.stdin:
-            try:
-                self.p.stdin.close()
-            except OSError:
-                pass
-        return self.rc
-
-    def seconds(self):
-        return time.monotonic() - self.t0
-
-    def stderr(self):
-        with self.cv:
-            return "".join(self.err)
-
-    def stdout(self):
-        with self.cv:
-            return "".join(self.out)
-
-    def describe_args(self):
-        return "weir " + " ".join(self.args)
-
-    def describe(self):
-        return "%s\nexit %s after %.2fs\nstdout: %s\nstderr tail:\n%s" % (
-            self.describe_args(), self.rc, self.seconds(), self.stdout()[-1000:] or "(empty)",
-            self.stderr()[-3000:] or "(empty)")
-
-
-def run_to_end(args, timeout=180.0, stdin_bytes=None):
-    """Runs weir to completion (stdin_bytes fed on stdin when given); returns the Proc."""
-    pr = Proc(args, stdin=stdin_bytes is not None)
-    if stdin_bytes is not None:
-        try:
-            pr.p.stdin.write(stdin_bytes)
-            pr.p.stdin.close()
-        except (BrokenPipeError, OSError):
-            pass
-    pr.finish(timeout)
-    return pr
-
-
-def expect_exit(pr, rc, what):
-    if pr.rc != rc:
-        raise AssertionError("%s: expected exit %d\n%s" % (what, rc, pr.describe()))
-
-
-# ================================================================ files and checkpoints
-
-
-def read_bytes(path):
-    if not os.path.exists(path):
-        return b""
-    with open(path, "rb") as f:
-        return f.read()
-
-
-def line_counter(path):
-    data = read_bytes(path)
-    check(data == b"" or data.endswith(b"\n"), "%s: last line has no terminator: %r" % (path, data[-200:]))
-    return collections.Counter(data.split(b"\n")[:-1]) if data else collections.Counter()
-
-
-def describe_diff(got, want, what, limit=4):
-    """got/want: Counters of lines. Returns a message naming missing, extra and
-    duplicated lines (empty when equal)."""
-    if got == want:
-        return ""
-    missing = want - got
-    extra = got - want
-    dups = [(l, n) for l, n in got.items() if n > 1]
-    parts = ["%s differs: %d lines written, %d expected; %d missing, %d extra, %d lines written more than once"
-             % (what, sum(got.values()), sum(want.values()), sum(missing.values()), sum(extra.values()), len(dups))]
-    for l in list(missing)[:limit]:
-        parts.append("  missing: %s" % l[:300].decode("utf-8", "replace"))
-    for l in list(extra)[:limit]:
-        parts.append("  extra (x%d): %s" % (extra[l], l[:300].decode("utf-8", "replace")))
-    for l, n in dups[:limit]:
-        parts.append("  written %d times: %s" % (n, l[:300].decode("utf-8", "replace")))
-    return "\n".join(parts)
-
-
-def checkpoints(state):
-    """(complete ids, pending ids) under STATE/checkpoints (SPEC §5 layout: chk-N/,
-    complete once chk-N/_metadata exists)."""
-    d = os.path.join(state, "checkpoints")
-    done, pending = [], []
-    if os.path.isdir(d):
-        for name in os.listdir(d):
-            m = re.fullmatch(r"chk-0*(\d+)", name)
-            if not m:
-                continue
-            if os.path.exists(os.path.join(d, name, "_metadata")):
-                done.append(int(m.group(1)))
-            else:
-                pending.append(int(m.group(1)))
-    return sorted(done), sorted(pending)
-
-
-def chk_dir(state, cid):
-    d = os.path.join(state, "checkpoints")
-    for name in os.listdir(d):
-        m = re.fullmatch(r"chk-0*(\d+)", name)
-        if m and int(m.group(1)) == cid:
-            return os.path.join(d, name)
-    raise AssertionError("no chk dir for checkpoint %d in %s" % (cid, d))
-
-
-def resume_id(pr):
-    """The checkpoint id a start resumed from (or found finished), or None."""
-    m = RESUME_RE.search(pr.stderr())
-    if not m:
-        return None
-    return int(m.group(1) or m.group(2))
-
-
-def savepoint_path(pr):
-    m = re.search(r"^savepoint: (.+)$", pr.stdout(), re.M)
-    check(m is not None, "no `savepoint: PATH` line on stdout\n" + pr.describe())
-    path = m.group(1).strip()
-    check(os.path.isfile(os.path.join(path, "_metadata")),
-          "printed savepoint %s has no _metadata\n%s" % (path, pr.describe()))
-    return path
-
-
-# ================================================================ inputs
-
-
 _cache = {}
-
-
-def flights_base_lines():
-    """The 100k flights lines (examples/data/flights-100k.jsonl.zst, unpacked)."""
-    if "flights" not in _cache:
-        src = os.path.join(WEIR_SRC, "examples", "data", "flights-100k.jsonl.zst")
-        check(os.path.exists(src), "missing %s" % src)
-        check(shutil.which("zstd") is not None, "zstd is needed to unpack %s" % src)
-        data = subprocess.run(["zstd", "-dc", src], stdout=subprocess.PIPE, check=True).stdout
-        _cache["flights"] = data.split(b"\n")[:-1]
-    return _cache["flights"]
-
-
-def flights_input(path, n_lines, rng):
-    """n_lines of flights: the 100k lines repeated with event times shifted by a
-    week per repetition (the file spans 2001-01-01..07), plus a few malformed
-    lines and a few records 3 hours late (dead letters: json, event_time, late)."""
-    base = flights_base_lines()
-    prefix = b'{"ts":"2001-01-'
-    out = []
-    rep = 0
-    while len(out) < n_lines:
-        check(rep < 4, "flights input limited to 4 weeks (400k lines)")
-        for line in base:
-            if len(out) >= n_lines:
-                break
-            check(line.startswith(prefix), "unexpected flights line %r" % line[:60])
-            day = int(line[15:17]) + 7 * rep
-            line = line[:15] + b"%02d" % day + line[17:]
-            out.append(line)
-        rep += 1
-    bad = [b'{"ts":"2001-01-03T10:00:00Z","origin":"SFO"', b'[1,2,3]', b'{"origin":"JFK","delay":3}',
-           b'{"ts":"not a time","origin":"BOS","delay":1}', b'{"ts":"2001-01-02T01:00:00Z","origin":"\xff\xfe"}']
-    n_bad = max(5, n_lines // 6000)
-    for j in range(n_bad):
-        i = rng.randrange(1000, len(out))
-        if j % 2:
-            out.insert(i, bad[(j // 2) % len(bad)])
-        else:   # a copy of an earlier line, 3 hours earlier than the line it follows: late
-            line = out[i - 1]
-            day, hour = int(line[15:17]), int(line[18:20])
-            if day > 1 and line.startswith(prefix):
-                hour -= 3
-                if hour < 0:
-                    day, hour = day - 1, hour + 24
-                out.insert(i, line[:15] + b"%02dT%02d" % (day, hour) + line[20:])
-    with open(path, "wb") as f:
-        f.write(b"\n".join(out) + b"\n")
-    return path
-
-
-def flights_job_args(job, d, inp, state, extra=()):
-    return ["run", job, "--state-dir", state,
-            "--set", "sources.flights.file.path=" + inp,
-            "--set", "sinks.out.file.path=" + os.path.join(d, "out.jsonl"),
-            "--set", "dead_letter.file.path=" + os.path.join(d, "dl.jsonl"),
-            "--set", "checkpoint.interval=50ms"] + list(extra)
-
-
-def example(name):
-    return os.path.join(WEIR_SRC, "examples", name)
-
-
-class Workspace:
-    """A job's directory: out.jsonl, dl.jsonl, state/ below d."""
-
-    def __init__(self, prefix):
-        self.d = tmpdir(prefix)
-        self.out = os.path.join(self.d, "out.jsonl")
-        self.dl = os.path.join(self.d, "dl.jsonl")
-        self.state = os.path.join(self.d, "state")
-
-
-def reference(key, make_args, timeout=300.0):
-    """Runs the uninterrupted reference once per key; returns (ws, seconds)."""
-    if key not in _cache:
-        ws = Workspace("ref")
-        pr = run_to_end(make_args(ws) + ["--fresh"], timeout)
-        expect_exit(pr, 0, "uninterrupted reference run")
-        check(os.path.getsize(ws.out) > 0, "reference run wrote no output\n" + pr.describe())
-        _cache[key] = (ws, pr.seconds())
-    return _cache[key]
-
-
-# ================================================================ the crash loop
-
-
-class CrashStats:
-    def __init__(self):
-        self.kills = []          # (mode, seconds after start, pending chk dirs right after)
-        self.starts = 0
-        self.rounds = 0
-
-    def summary(self):
-        modes = collections.Counter(k[0] for k in self.kills)
-        during = sum(1 for k in self.kills if k[2])
-        return ("%d kills in %d starts over %d rounds (%s; %d while a checkpoint was being written)"
-                % (len(self.kills), self.starts, self.rounds,
-                   ", ".join("%s %d" % kv for kv in sorted(modes.items())), during))
-
-
-def crash_until_done(args, state, rng, kills_wanted, T, stats, fresh_first=True, max_starts=400):
-    """Starts `weir ARGS` (the first time with --fresh) and SIGKILLs it at seeded
-    random moments until kills_wanted kills were made, then lets it run to its end.
-    Checks every start: exit 0 or killed by us, and it resumes from exactly the
-    newest complete checkpoint on disk."""
-    first = True
-    killed_here = 0
-    while True:
-        check(stats.starts < max_starts * (stats.rounds + 1),
-              "no progress: %d starts without finishing" % stats.starts)
-        fresh = first and fresh_first
-        want_resume = None if fresh else (checkpoints(state)[0] or [None])[-1]
-        pr = Proc(args + (["--fresh"] if fresh else []))
-        first = False
-        stats.starts += 1
-        mode = None
-        if killed_here < kills_wanted:
-            r = rng.random()
-            if r < 0.30:     # right after a checkpoint completed
-                mode = "after-checkpoint"
-                pr.wait_err(CHK_RE.pattern, count=rng.choice([1, 1, 2]), timeout=30 + 20 * T)
-                time.sleep(rng.uniform(0, 0.004))
-            elif r < 0.45:   # aimed at the next checkpoint (interval 50ms)
-                mode = "next-checkpoint"
-                pr.wait_err(CHK_RE.pattern, count=1, timeout=30 + 20 * T)
-                time.sleep(rng.uniform(0.03, 0.12))
-            elif r < 0.55:   # during startup or restore
-                mode = "startup"
-                time.sleep(rng.uniform(0, 0.03))
-            else:
-                mode = "random"
-                time.sleep(rng.uniform(0, 0.8 * T))
-        at = pr.seconds()
-        sent = mode is not None and pr.kill9()
-        rc = pr.finish(timeout=60 + 30 * T)
-        got_resume = resume_id(pr)
-        started = "running with" in pr.stderr() or got_resume is not None
-        if want_resume is None:
-            check(got_resume is None, "start %d resumed from checkpoint %s, but no complete checkpoint "
-                  "was on disk%s\n%s" % (stats.starts, got_resume, " (--fresh)" if fresh else "", pr.describe()))
-        elif started:
-            check(got_resume == want_resume,
-                  "start %d: newest complete checkpoint on disk was %d, but weir %s\n%s"
-                  % (stats.starts, want_resume,
-                     "did not log a resume" if got_resume is None else "resumed from %d" % got_resume,
-                     pr.describe()))
-        if sent and rc == -signal.SIGKILL:
-            killed_here += 1
-            stats.kills.append((mode, at, checkpoints(state)[1]))
-            continue
-        if rc == 0:
-            return pr
-        raise AssertionError("start %d: weir exited %s (expected 0, or SIGKILL from this test)\n%s"
-                             % (stats.starts, rc, pr.describe()))
-
-
-def crash_rounds(args, ws, rng, T, compare, kills=KILLS):
-    """Rounds of crash_until_done (each starting with --fresh) until `kills` kills
-    were made; compare(round) checks the output after each round."""
-    stats = CrashStats()
-    while len(stats.kills) < kills:
-        before = len(stats.kills)
-        crash_until_done(args, ws.state, rng, kills - before, T, stats)
-        stats.rounds += 1
-        try:
-            compare()
-        except AssertionError as e:
-            raise AssertionError("after round %d (%s):\n%s" % (stats.rounds, stats.summary(), e))
-        check(stats.rounds < 4 * kills, "%d rounds without reaching %d kills" % (stats.rounds, kills))
-    return stats
 
 
 # ================================================================ 1. flights crash test
@@ -482,7 +128,7 @@ def flights_killed_at_25_moments_writes_exactly_the_uninterrupted_output():
         check(len(done) <= 3, "%d complete checkpoints kept, retain is 3: %s" % (len(done), done))
 
     t0 = time.monotonic()
-    stats = crash_rounds(args, ws, rng, T, compare)
+    stats = crash_rounds(args, ws, rng, T, compare, KILLS)
     print("     flights: %d lines, uninterrupted %.2fs; %s; pending chk dirs left: %d; %.1fs"
           % (FLIGHT_LINES, T, stats.summary(), len(checkpoints(ws.state)[1]), time.monotonic() - t0))
     check(len(stats.kills) >= KILLS, "only %d kills" % len(stats.kills))
@@ -505,28 +151,70 @@ GEN_LINES = scaled(60000, 5000)
 
 def gen_data():
     """Out-of-order and late events (test_windows_model.gen_input) plus malformed
-    lines, a missing and an invalid event time, invalid UTF-8 and sum/avg of a
-    string (dead letters json, event_time, type)."""
+    lines, a missing and an invalid event time, invalid UTF-8 (dead letters json,
+    event_time) and add_session_extensions' records."""
     if "gen" not in _cache:
         rng = random.Random(SEED + 2)
         lines = gen_input(rng, n=GEN_LINES).split(b"\n")[:-1]
         bad = [b'{"user":"u1","ts":', b'"just a string"', b'{"user":"u2","amount":3}',
-               b'{"user":"u3","ts":"yesterday","amount":1}', b'{"user":"\xc3\x28","ts":5,"amount":1}',
-               None]
-        for j in range(max(12, GEN_LINES // 3000)):
-            i = rng.randrange(100, len(lines))
-            b = bad[j % len(bad)]
-            if b is None:   # a string amount: sum/avg type error, at a valid (recent) time
-                prev = json.loads(lines[i - 1])
-                prev["amount"] = "seven"
-                b = json.dumps(prev).encode()
-            lines.insert(i, b)
+               b'{"user":"u3","ts":"yesterday","amount":1}', b'{"user":"\xc3\x28","ts":5,"amount":1}']
+        for j in range(max(10, GEN_LINES // 3600)):
+            lines.insert(rng.randrange(100, len(lines)), bad[j % len(bad)])
+        lines = add_session_extensions(lines, rng)
         _cache["gen"] = b"\n".join(lines) + b"\n"
     return _cache["gen"]
 
 
+def add_session_extensions(lines, rng, n=6, gap=5000, lateness=3_600_000, delay=2000):
+    """Adds n patterns that extend a fired session within its lateness (SPEC §4): a
+    key of its own gets one event at the stream's current time t (session
+    [t, t+gap)); when the watermark is just below t+gap+lateness -- thousands of
+    lines after it passed t+gap, so the session has fired even though weir fires
+    a window only at its next batch -- an event at t+gap-1000 extends the session
+    to [t, t+2*gap-1000): weir must first retract [t, t+gap). Also adds records
+    two hours late (dead letters `late` under the session job's lateness) and
+    records whose amount is a string (dead letters `type`)."""
+    times, hi = [], None
+    for raw in lines:
+        try:
+            t = M.event_time_ms(M.decode_json_line(raw), {"field": "ts"})
+        except M.JsonError:
+            t = None
+        if t is not None:
+            hi = t if hi is None else max(hi, t)
+        times.append(hi)
+    inserts = []
+    for k in range(n):
+        i = rng.randrange(50, len(lines))
+        t = times[i]
+        if t is None:
+            continue
+        # the last line before which the watermark is still below t+gap+lateness-500
+        j = next((j for j in range(i + 1, len(lines)) if times[j] - delay >= t + gap + lateness - 500), None)
+        if j is None or times[j - 1] - delay < t + gap + 200:
+            continue
+        key = "ext-%d" % k
+        inserts.append((i, json.dumps({"user": key, "ts": t, "amount": 3}).encode()))
+        inserts.append((j - 1, json.dumps({"user": key, "ts": t + gap - 1000, "amount": 4}).encode()))
+    for k in range(max(6, len(lines) // 4000)):
+        i = rng.randrange(50, len(lines))
+        if times[i] is not None:
+            inserts.append((i, json.dumps({"user": "u%d" % k, "ts": times[i] - 7_200_000,
+                                           "amount": k}).encode()))
+    for k in range(max(3, len(lines) // 10000)):
+        # sum/avg of a string (dead letter `type`) at the newest time seen: never
+        # late too (the model and SPEC do not order the two reasons).
+        i = rng.randrange(50, len(lines))
+        if times[i] is not None:
+            inserts.append((i, json.dumps({"user": "u%d" % k, "ts": times[i], "amount": "seven"}).encode()))
+    for i, line in sorted(inserts, key=lambda x: -x[0]):
+        lines.insert(i, line)
+    return lines
+
+
 GEN_JOBS = {
-    "session": dict(kind="session", gap_ms=5000, lateness_ms=3000, delay_ms=2000, parallelism=2),
+    # lateness 1h: a fired session can still be extended or merged many batches later
+    "session": dict(kind="session", gap_ms=5000, lateness_ms=3_600_000, delay_ms=2000, parallelism=2),
     "sliding": dict(kind="sliding", size_ms=10000, slide_ms=4000, lateness_ms=2000, delay_ms=2000,
                     parallelism=3),
 }
@@ -586,14 +274,10 @@ def finals_fast(lines):
     return {k: l for k, (l, retracted) in last.items() if not retracted}
 
 
-def read_lines(path):
-    data = read_bytes(path)
-    return data.split(b"\n")[:-1] if data else []
-
-
-def compare_gen(kind, ws, ref):
-    """Final records, dead letters and the multiset of output lines equal the
-    reference run's; no line written twice."""
+def compare_gen(kind, ws, ref, notes=None):
+    """Final records and dead letters equal the reference run's; no line written
+    twice; the multiset of output lines equals the reference's too -- unless notes
+    (a list) is given: then a difference is only noted there (invariant 4)."""
     got_list = read_lines(ws.out)
     got_lines = collections.Counter(got_list)
     dups = [(l, n) for l, n in got_lines.items() if n > 1]
@@ -616,10 +300,16 @@ def compare_gen(kind, ws, ref):
                                  % (len(got_f), len(ref_f), miss, extra, diff))
     msg = describe_diff(line_counter(ws.dl), line_counter(ref.dl), "dead letters")
     check(not msg, msg)
-    # Invariant 4: SPEC §4 would allow the intermediate updates to differ, but weir
-    # fires record by record, and no difference was ever seen over many seeded runs,
-    # so the multiset of lines is held to the uninterrupted run's too.
+    # Invariant 4: SPEC §4 allows the intermediate updates to differ; at one
+    # parallelism weir's runs repeat them exactly (also across restores, over many
+    # seeded runs), so the multiset of lines is held to the uninterrupted run's.
+    # Under another parallelism a window may first fire later (one update instead
+    # of two; a session merged before it fired needs no retraction): only noted.
     msg = describe_diff(got_lines, ref_lines, "multiset of all output lines")
+    if notes is not None:
+        if msg:
+            notes.append(msg.split("\n")[0])
+        return
     check(not msg, msg + "\n  (final records and dead letters match: only intermediate updates or "
           "retractions differ -- SPEC §4 lets their number vary with batching; if weir now batches "
           "firings, relax this check, see invariant 4)")
@@ -632,19 +322,26 @@ def compare_model(kind, ws):
     compare_dead_letters(U.read_jsonl(ws.dl), model)
 
 
-def gen_crash(kind, seed_off):
+def gen_crash(kind, seed_off, parallelisms=None):
+    """Crash rounds of a generated job; with parallelisms, each start picks one and
+    the multiset of lines is not compared (invariant 4)."""
     ref, T = reference("ref-gen-" + kind, lambda w: gen_args(kind, w))
     model = gen_model(kind)
     n_late = len(model.late_offsets())
-    check(n_late >= 10, "the generated input should have late records; the model has %d" % n_late)
-    check(any(r.get("retracted") for r in U.read_jsonl(ref.out)) or kind != "session",
-          "the generated session input should make weir retract merged sessions")
+    check(n_late >= 5, "the generated input should have late records; the model has %d" % n_late)
     ws = Workspace("gen-crash-" + kind)
     rng = random.Random(SEED + seed_off)
     t0 = time.monotonic()
-    stats = crash_rounds(gen_args(kind, ws), ws, rng, T, lambda: compare_gen(kind, ws, ref))
-    print("     %s: %d lines (%d late per the model), uninterrupted %.2fs; %s; %.1fs"
-          % (kind, GEN_LINES, n_late, T, stats.summary(), time.monotonic() - t0))
+    notes = [] if parallelisms else None
+    stats = crash_rounds(gen_args(kind, ws), ws, rng, T, lambda: compare_gen(kind, ws, ref, notes), KILLS,
+                         parallelisms=parallelisms)
+    n_retracted = sum(1 for l in read_lines(ref.out) if b'"retracted":true' in l)
+    print("     %s: %d lines (%d late per the model; %d retractions), uninterrupted %.2fs; %s%s; %.1fs"
+          % (kind, GEN_LINES, n_late, n_retracted, T, stats.summary(),
+             "; parallelism per start from %s" % parallelisms if parallelisms else "", time.monotonic() - t0))
+    if notes:
+        print("     note (SPEC §4 allows it): in %d of %d rounds the intermediate lines differed, e.g. %s"
+              % (len(notes), stats.rounds, notes[0]))
     check(len(stats.kills) >= KILLS, "only %d kills" % len(stats.kills))
     compare_model(kind, ws)
 
@@ -666,6 +363,12 @@ def sliding_job_with_late_data_killed_at_25_moments_gives_the_uninterrupted_resu
     gen_crash("sliding", 4)
 
 
+@case
+def session_job_killed_at_25_moments_under_changing_parallelism_gives_the_same_final_results():
+    # Each start picks another parallelism (README: checkpoints restore under it).
+    gen_crash("session", 12, parallelisms=[1, 2, 3, 4])
+
+
 # ================================================================ 3. another parallelism via a savepoint
 
 
@@ -678,6 +381,10 @@ def session_finals(path):
 
 
 def rescale(p_from, p_to, rng):
+    return retrying(lambda: rescale_once(p_from, p_to, rng))
+
+
+def rescale_once(p_from, p_to, rng):
     inp = flights_setup()
     ref, T = reference("ref-sessions-p%d" % p_from,
                        lambda w: session_flights_args(w, inp, ["--set", "parallelism=%d" % p_from]))
@@ -686,31 +393,36 @@ def rescale(p_from, p_to, rng):
     a_to = session_flights_args(ws, inp, ["--set", "parallelism=%d" % p_to])
     # 1. crash the first run after a checkpoint.
     pr = Proc(a_from + ["--fresh"])
-    m = pr.wait_err(CHK_RE.pattern, count=1, timeout=60 + 20 * T)
-    time.sleep(rng.uniform(0, 0.02))
-    check(pr.kill9() and m is not None,
-          "the job ended before its first checkpoint could be interrupted\n" + pr.describe())
+    m = pr.wait_err(NONFINAL_CHK, count=1, timeout=60 + 20 * T)
+    if not (m is not None and pr.kill9()):
+        pr.finish()
+        expect_exit(pr, 0, "a run to be killed after a checkpoint")
+        raise TooFast("the job ended before its first checkpoint could be interrupted")
     pr.finish()
     done, _ = checkpoints(ws.state)
     check(done, "no complete checkpoint after `checkpoint N complete` was logged\n" + pr.describe())
-    # 2. a plain restart with a changed --set must be refused (plan fingerprint).
+    # 2. a plain restart with a --set that changes the computation is refused (plan
+    #    fingerprint; parallelism and checkpoint settings are deployment, not
+    #    computation, and may change -- README), and so is another max_parallelism.
     out_before = read_bytes(ws.out)
-    pr = run_to_end(a_to)
-    expect_exit(pr, 2, "restart from a checkpoint with --set parallelism changed")
-    err = pr.stderr()
-    check("--fresh" in err and "savepoint" in err,
-          "the refusal should suggest --fresh or a savepoint\n" + pr.describe())
-    check(read_bytes(ws.out) == out_before, "the refused start changed the sink file")
+    for extra, want in ((["--set", "sources.flights.watermark.delay=6m"], ("--fresh", "savepoint")),
+                        (["--set", "operators.busy_periods.window.allowed_lateness=20m"], ("--fresh", "savepoint")),
+                        (["--set", "max_parallelism=64"], ("--fresh", "max_parallelism"))):
+        pr = run_to_end(a_to + extra)
+        expect_exit(pr, 2, "restart from a checkpoint with %s" % " ".join(extra))
+        check(all(w in pr.stderr() for w in want),
+              "the refusal should mention %s\n%s" % (" and ".join(want), pr.describe()))
+        check(read_bytes(ws.out) == out_before, "the refused start (%s) changed the sink file" % extra[1])
     # 3. resume with the old parallelism, stop with SIGTERM into a savepoint.
     pr = Proc(a_from + ["--savepoint-on-exit"])
     r = pr.wait_err(r"resuming from checkpoint \d+", timeout=60 + 20 * T)
     check(r is not None, "did not resume\n" + pr.describe())
-    time.sleep(rng.uniform(0.0, 0.05) * max(1.0, T))
+    time.sleep(rng.uniform(0.0, 0.02))
     pr.signal(signal.SIGTERM)
     pr.finish()
     expect_exit(pr, 0, "SIGTERM with --savepoint-on-exit")
-    check("finished:" not in pr.stderr(), "the job finished before SIGTERM: the input is too small for "
-          "this machine (raise WEIR_RECOVERY_SCALE)\n" + pr.describe())
+    if "finished:" in pr.stderr():
+        raise TooFast("the job finished before SIGTERM")
     sp = savepoint_path(pr)
     check(os.path.realpath(sp).startswith(os.path.realpath(os.path.join(ws.state, "savepoints")) + os.sep),
           "savepoint %s is not below STATE_DIR/savepoints/ (SPEC §5)" % sp)
@@ -754,6 +466,52 @@ def restore_from_parallelism_4_into_2_through_a_savepoint_gives_the_same_results
 @case
 def restore_from_parallelism_1_into_4_through_a_savepoint_gives_the_same_results():
     rescale(1, 4, random.Random(SEED + 6))
+
+
+@case
+def plain_checkpoints_restore_under_another_parallelism_4_2_1_3():
+    # README: a checkpoint restores under another parallelism (key groups move).
+    # Each run is killed right after its first checkpoint, which the next run (with
+    # the next parallelism) restores; a chain whose input ran out early is retried.
+    inp = flights_setup()
+    ref, T = reference("ref-sessions-p4",
+                       lambda w: session_flights_args(w, inp, ["--set", "parallelism=4"]))
+    chain = [4, 2, 1, 3]
+    for attempt in range(4):
+        ws = Workspace("rescale-plain")
+        complete = True
+        for n, p in enumerate(chain):
+            args = session_flights_args(ws, inp, ["--set", "parallelism=%d" % p,
+                                                  "--set", "checkpoint.interval=20ms"])
+            want = (checkpoints(ws.state)[0] or [None])[-1] if n else None
+            pr = Proc(args + (["--fresh"] if n == 0 else []))
+            last = n == len(chain) - 1
+            killed = False
+            if not last:
+                m = pr.wait_err(r"checkpoint \d+ complete(?!.*job finished)", timeout=60 + 20 * T)
+                killed = m is not None and pr.kill9()
+            pr.finish(60 + 30 * T)
+            if not last and not killed:
+                complete = False
+                break
+            if last:
+                expect_exit(pr, 0, "last run (parallelism %d)" % p)
+            check(resume_id(pr) == want, "parallelism %d: resumed from %s, want %s\n%s"
+                  % (p, resume_id(pr), want, pr.describe()))
+            check(re.search(r"running with parallelism %d\b" % p, pr.stderr()),
+                  "not running with parallelism %d\n%s" % (p, pr.describe()))
+        if complete:
+            break
+    check(complete, "the input ran out before the chain %s could be killed 3 times (4 attempts)" % chain)
+    got, want = session_finals(ws.out), session_finals(ref.out)
+    check(got == want, "after restores under parallelism %s: %d windows, %d expected; first differences: %s"
+          % (chain, len(got), len(want), [(got.get(k), want.get(k)) for k in sorted(set(got) | set(want), key=repr)
+                                          if got.get(k) != want.get(k)][:3]))
+    msg = describe_diff(line_counter(ws.dl), line_counter(ref.dl), "dead letters")
+    check(not msg, msg)
+    dups = [l for l, n in line_counter(ws.out).items() if n > 1]
+    check(not dups, "%d lines written twice, e.g. %s" % (len(dups), dups[:1]))
+    print("     chain %s restored in attempt %d" % (chain, attempt + 1))
 
 
 @case
@@ -923,10 +681,16 @@ def a_plain_restart_after_the_job_file_was_edited_is_refused():
     state = os.path.join(d, "state")
     with open(job, "w") as f:
         f.write(sp_job_text(inp, out, dl, SP_OLD_FILTER))
-    pr = Proc(["run", job, "--state-dir", state, "--fresh"])
-    pr.wait_err(CHK_RE.pattern, timeout=60)
-    check(pr.kill9(), "the job ended before it could be killed after a checkpoint\n" + pr.describe())
-    pr.finish()
+
+    def kill():
+        pr = Proc(["run", job, "--state-dir", state, "--fresh"])
+        m = pr.wait_err(NONFINAL_CHK, timeout=60)
+        killed = m is not None and pr.kill9()
+        pr.finish()
+        if not killed:
+            expect_exit(pr, 0, "a run to be killed after a checkpoint")
+            raise TooFast("the job ended before it could be killed after a checkpoint")
+    retrying(kill)
     check(checkpoints(state)[0], "no complete checkpoint")
     before = read_bytes(out)
     with open(job, "w") as f:
@@ -947,12 +711,17 @@ def a_plain_restart_after_a_savepoint_on_exit_loses_and_repeats_nothing():
     ref, T = flights_reference()
     ws = Workspace("sp-plain")
     args = flights_job_args(job, ws.d, inp, ws.state)
-    pr = Proc(args + ["--fresh", "--savepoint-on-exit"])
-    pr.wait_err(CHK_RE.pattern, timeout=60 + 20 * T)
-    pr.signal(signal.SIGTERM)
-    pr.finish()
-    expect_exit(pr, 0, "SIGTERM with --savepoint-on-exit")
-    check("finished:" not in pr.stderr(), "the job ended before SIGTERM\n" + pr.describe())
+
+    def stop():
+        pr = Proc(args + ["--fresh", "--savepoint-on-exit"])
+        pr.wait_err(NONFINAL_CHK, timeout=60 + 20 * T)
+        pr.signal(signal.SIGTERM)
+        pr.finish()
+        expect_exit(pr, 0, "SIGTERM with --savepoint-on-exit")
+        if "finished:" in pr.stderr():
+            raise TooFast("the job ended before SIGTERM")
+        return pr
+    pr = retrying(stop)
     sp = savepoint_path(pr)
     chk = checkpoints(ws.state)[0]
     pr2 = run_to_end(args)
@@ -983,11 +752,21 @@ def corrupt(path, how):
 
 
 def killed_with_checkpoints(ws, args, n, T):
-    """Runs and SIGKILLs the job once >= n checkpoints are complete."""
-    pr = Proc(args + ["--fresh"])
-    pr.wait_err(CHK_RE.pattern, count=n, timeout=60 + 20 * T)
-    check(pr.kill9(), "the job ended before it could be killed after %d checkpoints\n%s" % (n, pr.describe()))
-    pr.finish()
+    """Runs and SIGKILLs the job once >= n checkpoints are complete (none of them
+    the final one); retried with --fresh and more frequent checkpoints (a
+    deployment setting: the restart may use another interval) when the job ends
+    first."""
+    intervals = iter(["50ms", "20ms", "10ms", "5ms"])
+
+    def once():
+        pr = Proc(args + ["--set", "checkpoint.interval=" + next(intervals), "--fresh"])
+        m = pr.wait_err(NONFINAL_CHK, count=n, timeout=60 + 20 * T)
+        killed = m is not None and pr.kill9()
+        pr.finish()
+        if not killed:
+            expect_exit(pr, 0, "a run to be killed after %d checkpoints" % n)
+            raise TooFast("the job ended before it could be killed after %d checkpoints" % n)
+    retrying(once)
     done, _ = checkpoints(ws.state)
     check(len(done) >= n, "%d complete checkpoints on disk (%s), want >= %d" % (len(done), done, n))
     return done
@@ -1044,29 +823,39 @@ def every_checkpoint_corrupted_never_gives_wrong_output():
 
 @case
 def a_checkpoint_missing_its_state_files_is_never_half_used():
-    # _metadata intact, one worker's RocksDB checkpoint deleted: weir must refuse
-    # (exit 1/2) or fall back to an older checkpoint -- never run on half a state.
+    # _metadata intact, RocksDB files of the newest checkpoint gone: weir must refuse
+    # (exit 1/2, naming the checkpoint) or fall back to an older checkpoint -- never
+    # run on half a state. SPEC does not say which; weir (today) refuses with exit 1.
     inp = flights_setup()
     job = example("flight-delays.yaml")
     ref, T = flights_reference()
-    ws = Workspace("corrupt-state")
-    args = flights_job_args(job, ws.d, inp, ws.state, ["--set", "checkpoint.retain=3"])
-    done = killed_with_checkpoints(ws, args, 2, T)
-    cdir = chk_dir(ws.state, done[-1])
-    workers = [n for n in os.listdir(cdir) if n != "_metadata"]
-    check(workers, "no worker state in %s" % cdir)
-    shutil.rmtree(os.path.join(cdir, sorted(workers)[0]))
-    pr = run_to_end(args)
-    check(pr.rc in (0, 1, 2), "exit %s\n%s" % (pr.rc, pr.describe()))
-    if pr.rc == 0:
-        msg = describe_diff(line_counter(ws.out), line_counter(ref.out), "window output")
-        check(not msg, "exit 0 with wrong output after checkpoint %d lost %s:\n%s\n%s"
-              % (done[-1], sorted(workers)[0], msg, pr.describe()))
-    else:
-        check(str(done[-1]) in pr.stderr() or "worker" in pr.stderr(),
-              "the error should name the broken checkpoint\n" + pr.describe())
-    print("     checkpoint %d without %s: exit %d%s" % (done[-1], sorted(workers)[0], pr.rc,
-                                                          ", resumed from %s" % resume_id(pr) if pr.rc == 0 else ""))
+    seen = []
+    for what in ("worker dir", "sst file"):
+        ws = Workspace("corrupt-state")
+        args = flights_job_args(job, ws.d, inp, ws.state, ["--set", "checkpoint.retain=3"])
+        done = killed_with_checkpoints(ws, args, 2, T)
+        cdir = chk_dir(ws.state, done[-1])
+        workers = sorted(n for n in os.listdir(cdir) if n != "_metadata")
+        check(workers, "no worker state in %s" % cdir)
+        victim = os.path.join(cdir, workers[-1])
+        if what == "worker dir":
+            shutil.rmtree(victim)
+        else:
+            ssts = sorted(n for n in os.listdir(victim) if n.endswith(".sst"))
+            check(ssts, "no .sst file in %s: %s" % (victim, os.listdir(victim)))
+            victim = os.path.join(victim, ssts[0])
+            os.remove(victim)
+        pr = run_to_end(args)
+        check(pr.rc in (0, 1, 2), "exit %s with %s deleted\n%s" % (pr.rc, victim, pr.describe()))
+        if pr.rc == 0:
+            msg = describe_diff(line_counter(ws.out), line_counter(ref.out), "window output")
+            check(not msg, "exit 0 with wrong output after %s was deleted:\n%s\n%s" % (victim, msg, pr.describe()))
+        else:
+            check(os.path.basename(cdir) in pr.stderr() or "checkpoint %d" % done[-1] in pr.stderr(),
+                  "the error should name the broken checkpoint\n" + pr.describe())
+        seen.append("%s of checkpoint %d deleted: exit %d%s" % (
+            what, done[-1], pr.rc, ", resumed from %s" % resume_id(pr) if pr.rc == 0 else ""))
+    print("     " + "; ".join(seen))
 
 
 # ================================================================ 6. lock, --fresh, stdin
@@ -1213,18 +1002,48 @@ def a_stdin_job_never_resumes():
     check((line_counter(out), line_counter(dl)) == refs["b"], "second run (input B) must hold B's result "
           "only: " + describe_diff(line_counter(out), refs["b"][0], "output")
           + describe_diff(line_counter(dl), refs["b"][1], "dead letters"))
-    # Killed mid-input after a checkpoint, then run with B: B's result only.
+    # Killed mid-input once it has written output, then run with B: B's result only.
+    # (weir takes no checkpoints of a stdin job, so none is awaited here.)
+    os.remove(out)
     pr = Proc(["run", job, "--state-dir", state], stdin=True)
     pr.p.stdin.write(a[:len(a) // 2])
     pr.p.stdin.flush()
-    m = pr.wait_err(CHK_RE.pattern, count=2, timeout=30)
-    check(pr.kill9() and m is not None, "stdin job did not checkpoint while its pipe was open\n" + pr.describe())
+    t_end = time.monotonic() + 30
+    while not read_bytes(out) and time.monotonic() < t_end and pr.alive():
+        time.sleep(0.02)
+    check(pr.kill9() and read_bytes(out),
+          "the stdin job wrote no output while its pipe was open\n" + pr.describe())
     pr.finish()
     pr = run_to_end(["run", job, "--state-dir", state], stdin_bytes=b)
     expect_exit(pr, 0, "stdin run with input B after a killed run")
     check(resume_id(pr) is None, "a stdin job resumed\n" + pr.describe())
     check((line_counter(out), line_counter(dl)) == refs["b"], "after a kill, input B: "
           + describe_diff(line_counter(out), refs["b"][0], "output"))
+
+
+@case
+def a_sink_shorter_than_its_checkpointed_length_is_an_error():
+    # SPEC §5: "one found shorter than its checkpointed length is an error" -- on a
+    # resume, and also when the job had finished (else a re-run exits 0 over an
+    # output file that silently lost its records).
+    inp = flights_setup()
+    job = example("flight-delays.yaml")
+    ref, T = flights_reference()
+    problems = []
+    for when in ("resume", "finished"):
+        ws = Workspace("short-" + when)
+        args = flights_job_args(job, ws.d, inp, ws.state)
+        if when == "resume":
+            killed_with_checkpoints(ws, args, 1, T)
+            check(os.path.getsize(ws.out) > 10, "no output at the first checkpoint")
+        else:
+            expect_exit(run_to_end(args), 0, "first run")
+        os.truncate(ws.out, 10)
+        pr = run_to_end(args)
+        if pr.rc not in (1, 2) or ws.out not in pr.stderr():
+            problems.append("[%s] sink cut to 10 bytes: want exit 1 or 2 naming %s\n%s"
+                            % (when, ws.out, pr.describe()))
+    check(not problems, "\n".join(problems))
 
 
 # ================================================================ 7. input identity
