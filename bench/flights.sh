@@ -31,7 +31,7 @@ PY
 
 declare -A weir_s
 for p in 1 2; do
-  read -r secs rss < <(peak_rss "$weir" run examples/flight-delays.yaml --state-dir "$work/state-$p" \
+  read -r secs rss < <(peak_rss "$weir" run examples/flight-delays.yaml --fresh --state-dir "$work/state-$p" \
       --set parallelism=$p --set sources.flights.file.path="$input" \
       --set sinks.out.file.path="$work/weir-p$p.jsonl" \
       --set dead_letter.file.path="$work/weir-p$p.dlq.jsonl")
