@@ -9,13 +9,8 @@ window, so every window stays open until the end of input and the state is about
 (the live RocksDB store, which spilling uses, exists once checkpoints run). The
 output is checked against a Python computation of the same counts and sums; the
 peak RSS of the weir process (wait4) is printed. The issue's bound, budget + 150 MB,
-is asserted with WEIR_SPILL_STRICT=1; by default the bound is budget + 650 MB (the
-same job without spilling peaks near 1 GB, so a state that does not spill still
-fails). Why not the strict bound yet: with this tree the peak comes from outside the
-window state -- the live store opens only at the first checkpoint (state grows
-unbounded until then) and one advance() that fires a million windows buffers all
-their output in one out batch (engine/runtime_worker.c); with both fixed (a small
-runtime patch, see the spill report) the peak is ~180 MB. WEIR_SPILL_KEYS scales
+is asserted (the same job without spilling peaks near 1 GB); under ASan the key
+count drops to 200k and RSS is only printed (shadow memory). WEIR_SPILL_KEYS scales
 the key count (default 2,000,000); WEIR_SPILL_COMPARE=1 also runs the job with a
 budget large enough not to spill and prints its RSS and time.
 
@@ -32,10 +27,21 @@ from array import array
 
 from cli_util import WEIR, case, check, eq, main, tmpdir, weir_env, write
 
-N_KEYS = int(os.environ.get("WEIR_SPILL_KEYS", "2000000"))
+def _is_asan(path):
+    """An ASan build: far slower, and its shadow memory makes RSS meaningless."""
+    try:
+        with open(path, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
+ASAN = _is_asan(os.environ.get("WEIR", ""))
+N_KEYS = int(os.environ.get("WEIR_SPILL_KEYS") or ("200000" if ASAN else "2000000"))
 N_REPEATS = N_KEYS // 2
 BUDGET_MB = 64
-RSS_SLACK_MB = 150 if os.environ.get("WEIR_SPILL_STRICT") == "1" else 650
+# The issue's bound, budget + 150 MB (WEIR_SPILL_LOOSE=1: budget + 650 MB).
+RSS_SLACK_MB = 650 if os.environ.get("WEIR_SPILL_LOOSE") == "1" else 150
 
 
 def job_yaml(d, memory):
@@ -148,7 +154,7 @@ def state_ten_times_the_budget_gives_the_right_result_within_the_memory_bound():
     print("spill (%d MB budget): %.1f s, %.0f records/s, peak RSS %.0f MB"
           % (BUDGET_MB, secs, n_records / secs, rss), flush=True)
     check_output(d, counts, sums)
-    check(rss < BUDGET_MB + RSS_SLACK_MB,
+    check(ASAN or rss < BUDGET_MB + RSS_SLACK_MB,
           "peak RSS %.0f MB is over the budget %d MB + %d MB" % (rss, BUDGET_MB, RSS_SLACK_MB))
 
 
