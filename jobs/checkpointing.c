@@ -57,6 +57,8 @@ struct weir_job_checkpoints {
     uint64_t *written_entries;
     uint64_t *new_sst_bytes;
     int64_t begin_ms;
+    int64_t restore_start_ms;         /* restore progress */
+    bool progress_shown;
 };
 
 static int64_t now_ms(void) {
@@ -636,11 +638,18 @@ static int restore_one(void *ctx, uint32_t key_group, const void *key, size_t ke
     return r->vt->restore_entry(r->state, r->key, n, value, value_len, r->err);
 }
 
+/* Restore progress on a terminal (SPEC §1): done/total, rate and ETA, shown
+ * once the restore has taken more than a second. */
 static int show_progress(void *ctx, uint64_t done_bytes, uint64_t total_bytes, uint64_t n_entries) {
-    const weir_job_checkpoints *c = ctx;
-    if (total_bytes > 0)
-        fprintf(stderr, "\rrestoring %s: %.1f / %.1f MB (%llu entries)   ", c->job->name, done_bytes / 1e6,
-                total_bytes / 1e6, (unsigned long long)n_entries);
+    weir_job_checkpoints *c = ctx;
+    int64_t elapsed_ms = now_ms() - c->restore_start_ms;
+    if (total_bytes == 0 || elapsed_ms < 1000)
+        return 0;
+    double rate = done_bytes / (elapsed_ms / 1000.0);
+    double eta_s = rate > 0 ? (double)(total_bytes - (done_bytes < total_bytes ? done_bytes : total_bytes)) / rate : 0;
+    fprintf(stderr, "\rrestoring %s: %.1f / %.1f MB, %llu entries, %.1f MB/s, ETA %.0f s   ", c->job->name,
+            done_bytes / 1e6, total_bytes / 1e6, (unsigned long long)n_entries, rate / 1e6, eta_s);
+    c->progress_shown = true;
     return 0;
 }
 
@@ -674,9 +683,11 @@ static int hook_restore_worker(void *ctx, uint32_t worker, uint32_t kg_first, ui
         o.restore_progress_ctx = c;
     }
     weir_rocks_restore_stats stats = {0};
+    c->restore_start_ms = now_ms();
+    c->progress_shown = false;
     c->live[worker] = weir_rocks_store_restore(live, dirs, m->n_workers, kg_first, kg_last, c->cf_names,
                                                c->n_windows, &o, &stats, err);
-    if (c->opts.show_progress)
+    if (c->progress_shown)
         fprintf(stderr, "\n");
     if (!c->live[worker]) {
         rc = err && err->code ? err->code : WEIR_EIO;
