@@ -397,10 +397,6 @@ static void *state_new(const void *opp, uint32_t kg_first, uint32_t kg_last) {
     return st;
 }
 
-static inline weir_window_entry *entry_of_node(weir_timer_node *n) {
-    return (weir_window_entry *)((char *)n - offsetof(weir_window_entry, timer));
-}
-
 static void free_entry(weir_window_state *st, weir_window_entry *e) {
     weir_aggregate_block_fini(&st->op->layout, e->acc);
     weir_window_table_entry_free(&st->slab, e);
@@ -413,7 +409,7 @@ static void state_free(void *stp) {
     weir_timer_heap *heaps[2] = {&st->fire, &st->purge};
     for (int h = 0; h < 2; h++)
         for (size_t i = 0; i < heaps[h]->n; i++)
-            free_entry(st, entry_of_node(weir_timer_heap_at(heaps[h], i)));
+            free_entry(st, weir_window_entry_of_timer(weir_timer_heap_at(heaps[h], i)));
     if (st->op->kind == WEIR_WINDOW_SESSION)
         weir_session_free_keys(st);
     weir_timer_heap_fini(&st->fire);
@@ -626,7 +622,7 @@ void weir_window_advance_memory(weir_window_state *st, const weir_emitter *out) 
     weir_timer_node *node;
     while ((node = weir_timer_heap_peek(&st->fire, &t)) && t <= wm) {
         weir_timer_heap_pop(&st->fire);
-        weir_window_entry *e = entry_of_node(node);
+        weir_window_entry *e = weir_window_entry_of_timer(node);
         if (e->id.end_ms > wm) { /* a session that grew: re-key (window_state.h (1)) */
             weir_timer_heap_push(&st->fire, &e->timer, e->id.end_ms);
             continue;
@@ -651,7 +647,7 @@ void weir_window_advance_memory(weir_window_state *st, const weir_emitter *out) 
     while ((node = weir_timer_heap_peek(&st->purge, &t)) &&
            weir_window_assign_add_sat(t, lateness) <= wm) {
         weir_timer_heap_pop(&st->purge);
-        forget(st, entry_of_node(node));
+        forget(st, weir_window_entry_of_timer(node));
     }
 }
 

@@ -139,10 +139,6 @@ void weir_window_snapshot_forget(weir_window_state *st, weir_window_entry *e) {
 
 /* ---------------------------------------------------------------- snapshot */
 
-static inline weir_window_entry *entry_of_node(weir_timer_node *n) {
-    return (weir_window_entry *)((char *)n - offsetof(weir_window_entry, timer));
-}
-
 static int put_entry(weir_window_state *st, const weir_window_entry *e,
                      const weir_state_writer *w, weir_error *err) {
     const weir_window_op *op = st->op;
@@ -186,7 +182,7 @@ int weir_window_snapshot_write(void *stp, bool full, const weir_state_writer *w,
         weir_timer_heap *heaps[2] = {&st->fire, &st->purge};
         for (int h = 0; h < 2; h++)
             for (size_t i = 0; i < heaps[h]->n; i++) {
-                int rc = put_entry(st, entry_of_node(weir_timer_heap_at(heaps[h], i)), w, err);
+                int rc = put_entry(st, weir_window_entry_of_timer(weir_timer_heap_at(heaps[h], i)), w, err);
                 if (rc != 0)
                     return rc;
                 n = add_count(n);
@@ -204,7 +200,7 @@ int weir_window_snapshot_write(void *stp, bool full, const weir_state_writer *w,
         weir_timer_heap *heaps[2] = {&st->fire, &st->purge};
         for (int h = 0; h < 2; h++)
             for (size_t i = 0; i < heaps[h]->n; i++) {
-                weir_window_entry *e = entry_of_node(weir_timer_heap_at(heaps[h], i));
+                weir_window_entry *e = weir_window_entry_of_timer(weir_timer_heap_at(heaps[h], i));
                 e->dirty = 0;
                 e->stored = 1;
             }

@@ -374,10 +374,6 @@ static void filter_add(weir_window_state *st, uint64_t h) {
 
 /* ------------------------------------------------------------------- evict */
 
-static inline weir_window_entry *entry_of_node(weir_timer_node *n) {
-    return (weir_window_entry *)((char *)n - offsetof(weir_window_entry, timer));
-}
-
 /* Writes e if needed, records its timer, takes it out of its heap. The
  * caller removes it from the table (or its session key) and frees it. */
 static void evict_prepare(weir_window_state *st, weir_window_entry *e) {

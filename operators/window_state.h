@@ -98,6 +98,11 @@ typedef struct weir_window_state {
 
 /* Emits e's current result (key fields, window_start, window_end, aggregates)
  * through out->result. Thread: the owning worker. */
+/* The entry a timer-heap node belongs to (the node is embedded in it). */
+static inline weir_window_entry *weir_window_entry_of_timer(weir_timer_node *n) {
+    return (weir_window_entry *)((char *)n - offsetof(weir_window_entry, timer));
+}
+
 void weir_window_emit_result(weir_window_state *st, const weir_window_entry *e,
                              const weir_emitter *out);
 
