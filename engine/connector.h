@@ -20,16 +20,39 @@
 #ifndef WEIR_ENGINE_CONNECTOR_H
 #define WEIR_ENGINE_CONNECTOR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine/arena.h"
+#include "engine/buf.h"
 #include "engine/error.h"
+#include "engine/operator.h"
+#include "engine/value.h"
+
+/* Partition flags (source vt partition_flags). */
+enum {
+    WEIR_PARTITION_FINISHED = 1,   /* reached its stop offset: no more input, it no
+                                      longer holds the watermark back (SPEC §4) */
+    WEIR_PARTITION_CAUGHT_UP = 2,  /* read up to the end offset the source last saw:
+                                      may count as idle (SPEC §2 watermark.idle) */
+};
+
+typedef struct weir_source_position weir_source_position;
 
 typedef struct weir_line {
     const char *data;      /* borrowed (1), len bytes, no terminator (2) */
     uint32_t len;
-    uint32_t partition;
-    int64_t offset;        /* byte offset of the line's first byte */
+    uint32_t partition;    /* the source's partition index (0 for files) */
+    int64_t offset;        /* byte offset of the line's first byte; Kafka: the
+                              message offset */
+    /* Kafka metadata (SPEC §3: _key, _timestamp; _topic and _partition come
+     * from describe()). Files and stdin leave them zero. */
+    const char *key;       /* borrowed (1), key_len bytes; NULL: no key (null) */
+    uint32_t key_len;
+    bool has_timestamp;    /* timestamp_ms is the message's timestamp */
+    int64_t timestamp_ms;  /* epoch ms (CreateTime or LogAppendTime); -1 when
+                              the broker had none */
 } weir_line;
 
 typedef struct weir_chunk {
@@ -58,6 +81,27 @@ typedef struct weir_source_vt {
      * from a checkpoint). Returns 0, or a negative error with err set (the
      * input cannot seek, e.g. stdin). Called before the first next_chunk. */
     int (*seek)(void *src, uint32_t partition, int64_t next_offset, weir_error *err);
+
+    /* ---- optional (NULL for files and stdin): multi-partition sources ----
+     * Partitions are numbered 0..n_partitions()-1 in the order the source
+     * found them; n_partitions may GROW between next_chunk calls (partitions
+     * added to a topic), never shrink, and an index never changes meaning. */
+    /* WEIR_PARTITION_* flags of partition p now. */
+    unsigned (*partition_flags)(const void *src, uint32_t partition);
+    /* Identity of partition p for checkpoints and the _topic/_partition fields:
+     * *topic returned borrowed (valid for the source's life). */
+    void (*describe)(const void *src, uint32_t partition, const char **topic, int32_t *kafka_partition);
+    /* Index of (topic, kafka_partition), adding the partition when the source
+     * does not know it yet (a restore names partitions by identity, DESIGN §5).
+     * Returns 0 and sets *partition, or a negative error with err set (e.g. the
+     * topic is not one of the source's). Called before the first next_chunk. */
+    int (*index_of)(void *src, const char *topic, int32_t kafka_partition, uint32_t *partition,
+                    weir_error *err);
+    /* Checkpoint pos completed (SPEC §2: offsets are also committed to the
+     * job's consumer group so lag tools see them). Thread: the coordinator
+     * thread, concurrently with next_chunk on the source thread: must be
+     * thread-safe. Best effort: failures are logged, never fail the job. */
+    void (*checkpoint_completed)(void *src, const weir_source_position *pos);
 } weir_source_vt;
 
 typedef struct weir_sink_vt {
@@ -67,6 +111,28 @@ typedef struct weir_sink_vt {
      * stdout). Returns 0 or a negative error with err set. */
     int (*flush)(void *sink, weir_error *err);
     void (*free)(void *sink);
+    /* Optional (NULL: JSON lines). Encodes one output record into out for this
+     * sink's write(): e.g. a Kafka sink frames value, key and timestamp.
+     * event_time_ms is the record's event time (window results: window_end - 1,
+     * SPEC §2 kafka sink). scratch is an arena of the calling thread for
+     * temporaries. Returns 0, or a negative error with fault->msg set: the
+     * record goes to the dead-letter output with reason `sink` (SPEC §6).
+     * Thread: any source or worker thread, concurrently: reads only. */
+    int (*encode)(const void *sink, weir_buf *out, const weir_value *record, int64_t event_time_ms,
+                  weir_arena *scratch, weir_fault *fault);
 } weir_sink_vt;
+
+/* Transactions that span every sink of a job (DESIGN §5: one Kafka
+ * transactional producer carries all Kafka output of a job instance). */
+typedef struct weir_txn_vt {
+    /* Called once checkpoint checkpoint_id is complete (its metadata is
+     * durable), with every sink flushed up to its barrier and nothing written
+     * after it yet: commits what was written before the barrier and opens the
+     * next transaction. Thread: the sink thread, or the main thread for the
+     * final checkpoint. Returns 0, or a negative error with err set: the job
+     * fails (exit 1) and a restart resumes from the newest checkpoint whose
+     * transaction committed. */
+    int (*commit)(void *txn, uint64_t checkpoint_id, weir_error *err);
+} weir_txn_vt;
 
 #endif

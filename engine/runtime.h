@@ -60,7 +60,10 @@ typedef struct weir_node {
             void *io;                       /* the connector */
             bool stable_bytes;              /* line bytes outlive the job (mmap) */
             bool text_format;               /* format: text -> {"value": line} */
-            const weir_path *time_field;    /* NULL: see kafka_timestamp (later) */
+            const weir_path *time_field;    /* NULL: see kafka_timestamp */
+            bool kafka_timestamp;           /* event time = the message timestamp */
+            bool kafka_metadata;            /* add _key, _topic, _partition, _offset,
+                                               _timestamp to each record (SPEC §3) */
             const weir_event_time *event_time;
             int64_t delay_ms;               /* watermark.delay */
             int64_t idle_ms;                /* watermark.idle; < 0 = off */
@@ -102,17 +105,20 @@ typedef struct weir_node {
  * the job finished"). */
 
 typedef struct weir_partition_position {
+    const char *topic;            /* Kafka: the partition's identity (source
+                                     describe(), borrowed); NULL for files */
+    int32_t kafka_partition;
     int64_t next_offset;          /* where reading resumes (source position()) */
     int64_t max_event_time_ms;    /* WEIR_TIME_MIN: no record yet */
     bool finished;                /* end of this partition was reached */
 } weir_partition_position;
 
-typedef struct weir_source_position {
+struct weir_source_position {
     weir_partition_position *partitions;   /* [n_partitions] */
     uint32_t n_partitions;
     int64_t watermark_ms;
     bool finished;                         /* every partition ended */
-} weir_source_position;
+};
 
 typedef struct weir_checkpoint_report {
     uint64_t checkpoint_id;
@@ -164,6 +170,9 @@ typedef struct weir_graph {
     const weir_checkpoint_hooks *checkpoints; /* NULL: no checkpoints */
     const int64_t *sink_initial_bytes;    /* [n_sinks + 1] bytes already in each sink
                                              (restored length), or NULL: all 0 */
+    const weir_txn_vt *txn_vt;            /* NULL, or every checkpoint commits txn_io
+                                             once complete (connector.h) */
+    void *txn_io;
 } weir_graph;
 
 /* Counts a finished run reports (logged by the CLI, and metrics later). */
