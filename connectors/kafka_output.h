@@ -67,6 +67,13 @@ weir_kafka_output *weir_kafka_output_open(const weir_kafka_output_config *cfg, w
  * none is. Returns 0, or WEIR_EKAFKA with err (the CLI exits 1). */
 int weir_kafka_output_committed_checkpoint(weir_kafka_output *out, uint64_t *id, weir_error *err);
 
+/* Exactly-once, for --fresh (before start): commits a marker with checkpoint
+ * id 0 in its own transaction, so committed_checkpoint answers 0 from now on
+ * and a crash before the fresh run's first commit does not restore the old
+ * run's checkpoint (whose local state --fresh deleted). At-least-once: no-op.
+ * Returns 0, or WEIR_EKAFKA / WEIR_ESTATE with err. */
+int weir_kafka_output_forget_checkpoints(weir_kafka_output *out, weir_error *err);
+
 /* Starts producing: exactly-once begins the first transaction. next_id is the
  * id the next checkpoint will have (headers name it). */
 int weir_kafka_output_start(weir_kafka_output *out, uint64_t next_checkpoint_id, weir_error *err);

@@ -320,7 +320,7 @@ void weir_json_encode(weir_buf *out, const weir_value *v) {
         return;
     case WEIR_OBJECT:
         weir_buf_putc(out, '{');
-        for (uint32_t i = 0; i < v->len; i++) {
+        for (uint32_t i = 0; i + v->n_hidden < v->len; i++) {
             const weir_member *m = &v->as.members[i];
             if (i)
                 weir_buf_putc(out, ',');

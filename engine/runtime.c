@@ -185,9 +185,21 @@ void *weir_rt_coordinator_main(void *arg) {
             if (ok && h->commit(h->ctx, &report, &err) < 0)
                 ok = false;
         }
+        /* The sink thread waits for this outcome when a transaction spans the
+         * sinks (runtime_sink.c (5)). */
+        pthread_mutex_lock(&rt->ckpt_mutex);
+        rt->resolved_id = id;
+        rt->resolved_ok = ok;
+        pthread_mutex_unlock(&rt->ckpt_mutex);
+        weir_waiter_wake(&rt->sink_waiter);
         if (ok) {
             failures_in_a_row = 0;
             rt->stats.checkpoints_completed++;
+            for (uint32_t s = 0; s < rt->n_sources; s++) {
+                const weir_node *sn = &rt->g->nodes[rt->source_node[s]];
+                if (sn->u.source.vt->checkpoint_completed)
+                    sn->u.source.vt->checkpoint_completed(sn->u.source.io, &rt->ckpt_sources[s]);
+            }
         } else {
             if (h->abort)
                 h->abort(h->ctx, id);
@@ -240,9 +252,19 @@ static int final_checkpoint(weir_rt *rt, weir_error *err) {
         .n_sinks = rt->n_sinks,
     };
     int rc = h->commit(h->ctx, &report, err);
-    free(positions);
     if (rc < 0 && h->abort)
         h->abort(h->ctx, id);
+    /* Complete: commit the transaction over every sink (connector.h txn), then
+     * tell sources (offsets to the consumer group). */
+    if (rc == 0 && rt->g->txn_vt)
+        rc = rt->g->txn_vt->commit(rt->g->txn_io, id, err);
+    if (rc == 0)
+        for (uint32_t s = 0; s < rt->n_sources; s++) {
+            const weir_node *sn = &rt->g->nodes[rt->source_node[s]];
+            if (sn->u.source.vt->checkpoint_completed)
+                sn->u.source.vt->checkpoint_completed(sn->u.source.io, &positions[s]);
+        }
+    free(positions);
     return rc;
 }
 

@@ -142,6 +142,10 @@ struct weir_rt {
     weir_source_position *ckpt_sources;   /* [n_sources] positions at the barrier */
     int64_t *ckpt_sink_bytes;     /* [n_sinks + 1] */
     uint64_t next_checkpoint_id;  /* after the coordinator stopped */
+    uint64_t resolved_id;         /* newest checkpoint committed or aborted (under
+                                     ckpt_mutex): the sink thread waits for it
+                                     before it commits a transaction (g->txn_vt) */
+    bool resolved_ok;             /* resolved_id completed */
     atomic_int sources_running;   /* sources neither ended nor stopped */
     atomic_int job_ending;        /* every source closed: no new checkpoints */
     atomic_int failed;            /* 1 once any thread failed: everyone stops */

@@ -16,7 +16,12 @@
  *   (4) checkpoint barrier N is aligned across all inputs (an input that
  *       delivered N is not read until all have); then every target is written
  *       and made durable (fsync) and its length -- everything before the
- *       barrier -- is acknowledged for the checkpoint (SPEC §5). */
+ *       barrier -- is acknowledged for the checkpoint (SPEC §5);
+ *   (5) with a transaction over the sinks (graph txn_vt, DESIGN §5), after
+ *       acknowledging N the thread writes nothing until N is resolved: once
+ *       N completed (its metadata is durable) it commits the transaction, so
+ *       the transaction holds exactly the output before barrier N; when N
+ *       failed the transaction stays open and the next checkpoint commits it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +49,30 @@ static void write_target(weir_rt *rt, sink_target *t, int64_t *written) {
         }
     }
     weir_buf_clear(&t->pending);
+}
+
+/* (5): waits until checkpoint id is resolved, then commits the transaction
+ * when it completed. A failed commit fails the job. */
+static void commit_txn(weir_rt *rt, uint64_t id) {
+    for (;;) {
+        uint32_t seen = weir_waiter_epoch(&rt->sink_waiter);
+        pthread_mutex_lock(&rt->ckpt_mutex);
+        bool resolved = rt->resolved_id >= id;
+        bool ok = rt->resolved_id == id && rt->resolved_ok;
+        pthread_mutex_unlock(&rt->ckpt_mutex);
+        if (resolved) {
+            if (!ok || atomic_load(&rt->failed))
+                return;
+            weir_error err = {0};
+            if (rt->g->txn_vt->commit(rt->g->txn_io, id, &err) < 0) {
+                weir_log(WEIR_LOG_ERROR, rt->g->job_name, "checkpoint %llu: transaction commit failed: %s",
+                         (unsigned long long)id, err.msg);
+                weir_rt_fail(rt, &err);
+            }
+            return;
+        }
+        weir_waiter_wait(&rt->sink_waiter, seen, 100);
+    }
 }
 
 void *weir_rt_sink_main(void *arg) {
@@ -125,6 +154,8 @@ void *weir_rt_sink_main(void *arg) {
                     memcpy(rt->ckpt_sink_bytes, rt->sink_bytes, n_targets * sizeof *rt->sink_bytes);
                 pthread_mutex_unlock(&rt->ckpt_mutex);
                 weir_rt_ack(rt, align_id, rc < 0 ? &err : NULL);
+                if (g->txn_vt)
+                    commit_txn(rt, align_id);
                 memset(blocked, 0, n_inputs * sizeof *blocked);
                 align_id = 0;
                 progress = true;

@@ -19,14 +19,26 @@
  *   (3) all pending batches are handed on at the end of every chunk, before
  *       the chunk's generation is released (runtime_internal.h (1)), together
  *       with the current watermark for every worker (runtime.h (2)).
- * Known limits: `idle` does not change a single-partition source (SPEC §4: a
- * source whose every unfinished partition is idle holds its watermark); per-
- * partition idleness matters once multi-partition sources exist (Kafka). */
+ *   (4) a partition is idle when the source reports it caught up (at its end
+ *       offset) and it had no record for watermark.idle ms (or none since
+ *       the start); idle and finished partitions do not hold the source
+ *       watermark back; when every unfinished partition is idle the watermark
+ *       holds; an idle partition rejoins once its own watermark has caught up
+ *       with the source's (SPEC §4). A file or stdin is never "caught up", so
+ *       `idle` does not change a single-partition file source.
+ *   (5) partitions may appear while running (Kafka partition discovery):
+ *       the arrays grow; a new partition holds the watermark back like any
+ *       partition with no record yet, until it is idle or has records.
+ * Kafka sources also add the metadata fields (record_meta.h) and may take the
+ * event time from the message timestamp (kafka_timestamp). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/dead_letter.h"
+#include "engine/record_meta.h"
+#include "engine/time.h"
+#include <time.h>
 #include "engine/json.h"
 #include "engine/key_group.h"
 #include "engine/log.h"
@@ -47,7 +59,12 @@ typedef struct source_ctx {
     int64_t *told_wm;              /* [n_workers] last watermark sent */
     weir_out_batch *out;           /* being filled */
     int64_t *part_max_et;          /* [n_parts] max event time per partition */
+    int64_t *part_active_ms;       /* [n_parts] monotonic ms of its last record (idle) */
+    uint8_t *part_idle;            /* [n_parts] (4): not holding the watermark back */
+    uint8_t *part_finished;        /* [n_parts] reached its end (Kafka stop offset) */
+    uint8_t *part_touched;         /* [n_parts] had a record in the current chunk */
     uint32_t n_parts;
+    int64_t start_ms;              /* monotonic ms the thread started (idle) */
     int64_t watermark_ms;          /* source watermark (1) */
     bool ended;                    /* every partition reached its end */
     weir_source_position position; /* scratch for barriers and the final checkpoint */
@@ -166,11 +183,17 @@ static void send_control(source_ctx *c, int kind, uint64_t checkpoint_id) {
  * not NULL -- just before that line. */
 static void take_position(source_ctx *c, const weir_line *next_line) {
     weir_source_position *pos = &c->position;
+    const weir_source_vt *vt = c->node->u.source.vt;
     for (uint32_t p = 0; p < c->n_parts; p++) {
-        pos->partitions[p].max_event_time_ms = c->part_max_et[p];
-        if (c->node->u.source.vt->position)
-            pos->partitions[p].next_offset = c->node->u.source.vt->position(c->node->u.source.io, p);
-        pos->partitions[p].finished = c->ended;
+        weir_partition_position *pp = &pos->partitions[p];
+        pp->max_event_time_ms = c->part_max_et[p];
+        if (vt->position)
+            pp->next_offset = vt->position(c->node->u.source.io, p);
+        pp->finished = c->ended || c->part_finished[p];
+        pp->topic = NULL;
+        pp->kafka_partition = (int32_t)p;
+        if (vt->describe)
+            vt->describe(c->node->u.source.io, p, &pp->topic, &pp->kafka_partition);
     }
     if (next_line && next_line->partition < c->n_parts)
         pos->partitions[next_line->partition].next_offset = next_line->offset;
@@ -268,8 +291,20 @@ static void deliver(source_ctx *c, uint32_t node_index, const weir_record *rec, 
         }
         case WEIR_NODE_SINK: {
             weir_buf *out = &c->out->bufs[c->rt->node_sink[ci]];
-            weir_json_encode(out, &rec->value);
-            weir_buf_putc(out, '\n');
+            if (cn->u.sink.vt->encode) {
+                size_t before = out->len;
+                if (cn->u.sink.vt->encode(cn->u.sink.io, out, &rec->value, rec->event_time_ms, &c->gen->arena,
+                                          &c->fault) < 0) {
+                    out->len = before;
+                    char msg[300];
+                    snprintf(msg, sizeof msg, "sink %s: %s", cn->name, c->fault.msg);
+                    dead_letter(c, WEIR_DL_SINK, msg, NULL, line);
+                    break;
+                }
+            } else {
+                weir_json_encode(out, &rec->value);
+                weir_buf_putc(out, '\n');
+            }
             c->out->n_records++;
             c->out->any = true;
             if (out->len > OUT_FLUSH_BYTES)
@@ -289,14 +324,89 @@ static bool is_blank(const char *s, size_t n) {
     return true;
 }
 
+static int64_t monotonic_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* (1), (4): the minimum over partitions neither finished nor idle; when there
+ * is none, the watermark holds where it is. */
 static int64_t source_watermark(const source_ctx *c, int64_t delay_ms) {
     int64_t wm = WEIR_TIME_MAX;
+    bool any = false;
     for (uint32_t p = 0; p < c->n_parts; p++) {
+        if (c->part_finished[p] || c->part_idle[p])
+            continue;
+        any = true;
         int64_t pw = c->part_max_et[p] == WEIR_TIME_MIN ? WEIR_TIME_MIN : c->part_max_et[p] - delay_ms;
         if (pw < wm)
             wm = pw;
     }
-    return wm;
+    return any ? wm : c->watermark_ms;
+}
+
+static void raise_watermark(source_ctx *c) {
+    int64_t wm = source_watermark(c, c->node->u.source.delay_ms);
+    if (wm > c->watermark_ms)
+        c->watermark_ms = wm; /* (1) never decreases */
+}
+
+/* (5): makes room for partition indexes below n. */
+static void grow_parts(source_ctx *c, uint32_t n) {
+    if (n <= c->n_parts)
+        return;
+    c->part_max_et = realloc(c->part_max_et, n * sizeof *c->part_max_et);
+    c->part_active_ms = realloc(c->part_active_ms, n * sizeof *c->part_active_ms);
+    c->part_idle = realloc(c->part_idle, n);
+    c->part_finished = realloc(c->part_finished, n);
+    c->part_touched = realloc(c->part_touched, n);
+    c->position.partitions = realloc(c->position.partitions, n * sizeof *c->position.partitions);
+    if (!c->part_max_et || !c->part_active_ms || !c->part_idle || !c->part_finished || !c->part_touched ||
+        !c->position.partitions)
+        abort();
+    for (uint32_t p = c->n_parts; p < n; p++) {
+        c->part_max_et[p] = WEIR_TIME_MIN;
+        c->part_active_ms[p] = c->start_ms;
+        c->part_idle[p] = 0;
+        c->part_finished[p] = 0;
+        c->part_touched[p] = 0;
+        memset(&c->position.partitions[p], 0, sizeof c->position.partitions[p]);
+    }
+    c->n_parts = n;
+    c->position.n_partitions = n;
+}
+
+/* After a chunk or while waiting: new partitions, finished and idle ones (4),
+ * (5); raises the watermark when one of them stopped holding it back. */
+static void update_partitions(source_ctx *c) {
+    const weir_source_vt *vt = c->node->u.source.vt;
+    void *io = c->node->u.source.io;
+    uint32_t n_src = vt->n_partitions(io);
+    grow_parts(c, n_src);
+    int64_t now = monotonic_ms();
+    int64_t idle_ms = c->node->u.source.idle_ms;
+    bool changed = false;
+    for (uint32_t p = 0; p < c->n_parts; p++) {
+        if (c->part_touched[p]) {
+            c->part_active_ms[p] = now;
+            c->part_touched[p] = 0;
+        }
+        if (!vt->partition_flags || p >= n_src)
+            continue;
+        unsigned flags = vt->partition_flags(io, p);
+        if ((flags & WEIR_PARTITION_FINISHED) && !c->part_finished[p]) {
+            c->part_finished[p] = 1;
+            changed = true;
+        }
+        if (idle_ms >= 0 && !c->part_idle[p] && !c->part_finished[p] && (flags & WEIR_PARTITION_CAUGHT_UP) &&
+            now - c->part_active_ms[p] >= idle_ms) {
+            c->part_idle[p] = 1;
+            changed = true;
+        }
+    }
+    if (changed)
+        raise_watermark(c);
 }
 
 static void handle_line(source_ctx *c, const weir_line *line) {
@@ -328,8 +438,28 @@ static void handle_line(source_ctx *c, const weir_line *line) {
         }
     }
     int64_t stamp_ms = c->watermark_ms; /* (2) */
-    uint32_t p = line->partition < c->n_parts ? line->partition : 0;
-    if (!node->u.source.event_time) {
+    if (line->partition >= c->n_parts)
+        grow_parts(c, line->partition + 1); /* (5) */
+    uint32_t p = line->partition;
+    c->part_touched[p] = 1;
+    if (node->u.source.kafka_metadata) {
+        const char *topic = NULL;
+        int32_t kp = (int32_t)p;
+        if (node->u.source.vt->describe)
+            node->u.source.vt->describe(node->u.source.io, p, &topic, &kp);
+        weir_record_meta_add(&rec.value, line, topic, kp, a);
+    }
+    bool has_event_time = node->u.source.event_time || node->u.source.kafka_timestamp;
+    if (node->u.source.kafka_timestamp) {
+        /* SPEC §4: a Kafka timestamp of -1 (none), or outside years 0000-9999. */
+        if (!line->has_timestamp || line->timestamp_ms < 0 || line->timestamp_ms > WEIR_TIME_VALID_MAX_MS) {
+            snprintf(c->fault.msg, sizeof c->fault.msg, "the message has no valid Kafka timestamp (%lld)",
+                     (long long)(line->has_timestamp ? line->timestamp_ms : -1));
+            dead_letter(c, WEIR_DL_EVENT_TIME, c->fault.msg, NULL, line);
+            return;
+        }
+        rec.event_time_ms = line->timestamp_ms;
+    } else if (!node->u.source.event_time) {
         /* No event time: nothing downstream is windowed (validation), so the
          * record only passes through; it has no place in watermarks. */
         rec.event_time_ms = 0;
@@ -341,11 +471,11 @@ static void handle_line(source_ctx *c, const weir_line *line) {
             return;
         }
     }
-    if (node->u.source.event_time && rec.event_time_ms > c->part_max_et[p]) {
+    if (has_event_time && rec.event_time_ms > c->part_max_et[p]) {
         c->part_max_et[p] = rec.event_time_ms;
-        int64_t wm = source_watermark(c, node->u.source.delay_ms);
-        if (wm > c->watermark_ms)
-            c->watermark_ms = wm; /* (1) never decreases */
+        if (c->part_idle[p] && rec.event_time_ms - node->u.source.delay_ms >= c->watermark_ms)
+            c->part_idle[p] = 0; /* (4) caught up: rejoins the minimum */
+        raise_watermark(c);
     }
     rec.origin.source = c->src->index;
     rec.origin.partition = line->partition;
@@ -377,13 +507,27 @@ static const weir_line *adopt_chunk(source_ctx *c, const weir_chunk *chunk) {
     return lines;
 }
 
-/* Restores partition watermarks and read positions from a checkpoint. */
+/* Restores partition watermarks and read positions from a checkpoint. A
+ * partition named by topic is found by identity (connector.h index_of), so a
+ * checkpoint restores whatever order the source discovers partitions in. */
 static int restore_position(source_ctx *c, const weir_source_position *pos, weir_error *err) {
-    for (uint32_t p = 0; p < c->n_parts && p < pos->n_partitions; p++) {
-        c->part_max_et[p] = pos->partitions[p].max_event_time_ms;
-        if (!c->node->u.source.vt->seek)
-            return weir_error_set(err, WEIR_EINVAL, "source %s cannot resume from a checkpoint", c->node->name);
-        int rc = c->node->u.source.vt->seek(c->node->u.source.io, p, pos->partitions[p].next_offset, err);
+    const weir_source_vt *vt = c->node->u.source.vt;
+    void *io = c->node->u.source.io;
+    if (!vt->seek)
+        return weir_error_set(err, WEIR_EINVAL, "source %s cannot resume from a checkpoint", c->node->name);
+    for (uint32_t i = 0; i < pos->n_partitions; i++) {
+        const weir_partition_position *pp = &pos->partitions[i];
+        uint32_t p = i;
+        if (pp->topic && vt->index_of) {
+            int rc = vt->index_of(io, pp->topic, pp->kafka_partition, &p, err);
+            if (rc < 0)
+                return rc;
+        } else if (i >= c->n_parts) {
+            break; /* a file has one partition */
+        }
+        grow_parts(c, p + 1);
+        c->part_max_et[p] = pp->max_event_time_ms;
+        int rc = vt->seek(io, p, pp->next_offset, err);
         if (rc < 0)
             return rc;
     }
@@ -402,18 +546,13 @@ void *weir_rt_source_main(void *arg) {
     c.n_workers = rt->n_workers;
     c.pending = calloc(c.n_workers ? c.n_workers : 1, sizeof *c.pending);
     c.told_wm = malloc((c.n_workers ? c.n_workers : 1) * sizeof *c.told_wm);
-    c.n_parts = c.node->u.source.vt->n_partitions(c.node->u.source.io);
-    if (c.n_parts == 0)
-        c.n_parts = 1;
-    c.part_max_et = malloc(c.n_parts * sizeof *c.part_max_et);
-    c.position.partitions = calloc(c.n_parts, sizeof *c.position.partitions);
-    c.position.n_partitions = c.n_parts;
-    if (!c.pending || !c.told_wm || !c.part_max_et || !c.position.partitions)
+    if (!c.pending || !c.told_wm)
         abort();
+    c.start_ms = monotonic_ms();
+    uint32_t n_parts = c.node->u.source.vt->n_partitions(c.node->u.source.io);
+    grow_parts(&c, n_parts ? n_parts : 1);
     for (uint32_t w = 0; w < c.n_workers; w++)
         c.told_wm[w] = WEIR_TIME_MIN;
-    for (uint32_t p = 0; p < c.n_parts; p++)
-        c.part_max_et[p] = WEIR_TIME_MIN;
     c.watermark_ms = WEIR_TIME_MIN;
     c.out = out_batch_get(&c);
 
@@ -440,6 +579,7 @@ void *weir_rt_source_main(void *arg) {
         weir_error err = {0};
         int r = c.node->u.source.vt->next_chunk(c.node->u.source.io, &chunk, &err);
         if (r == WEIR_EAGAIN) {
+            update_partitions(&c);
             flush_all(&c);
             c.node->u.source.vt->wait(c.node->u.source.io, 100);
             continue;
@@ -464,6 +604,7 @@ void *weir_rt_source_main(void *arg) {
                 break;
             }
         }
+        update_partitions(&c);
         flush_all(&c); /* (3) */
         if (stopped_before)
             take_position(&c, stopped_before);
@@ -504,6 +645,10 @@ void *weir_rt_source_main(void *arg) {
     free(c.pending);
     free(c.told_wm);
     free(c.part_max_et);
+    free(c.part_active_ms);
+    free(c.part_idle);
+    free(c.part_finished);
+    free(c.part_touched);
     free(c.position.partitions);
     return NULL;
 }

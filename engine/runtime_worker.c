@@ -46,6 +46,7 @@ struct worker_ctx {
     weir_emitter *emitters;   /* [n_keyed] */
     weir_out_batch *out;
     weir_buf scratch;
+    weir_arena scratch_arena; /* sink encode temporaries, reset per result */
     bool *blocked;            /* [n_sources] delivered the barrier being aligned (4) */
     uint64_t align_id;        /* checkpoint id being aligned, 0: none */
 };
@@ -68,6 +69,26 @@ static void flush_out(worker_ctx *c, int kind) {
     c->out = kind == WEIR_BATCH_DATA || kind == WEIR_BATCH_BARRIER ? out_batch_get(c) : NULL;
 }
 
+/* A result a sink could not encode (e.g. its key expression failed): a dead
+ * letter with reason `sink` whose value is the result's JSON (SPEC §6). */
+static void sink_dead_letter(worker_ctx *c, uint32_t keyed, uint32_t sink, const char *msg) {
+    const weir_graph *g = c->rt->g;
+    char text[300];
+    snprintf(text, sizeof text, "sink %s: %s", g->nodes[c->rt->sink_node[sink]].name, msg);
+    weir_dead_letter dl = {
+        .reason = WEIR_DL_SINK,
+        .error = text,
+        .source = NULL,
+        .operator_name = g->nodes[c->rt->keyed[keyed].node].name,
+        .partition = -1,
+        .offset = -1,
+        .value = c->scratch.data,
+        .value_len = c->scratch.len ? c->scratch.len - 1 : 0, /* without the newline */
+    };
+    weir_dead_letter_encode(&c->out->bufs[c->rt->n_sinks], &dl);
+    c->out->dead_letters[WEIR_DL_SINK]++;
+}
+
 static void emit_result(void *ctx, const weir_value *record, int64_t event_time_ms) {
     emit_ctx *ec = ctx;
     worker_ctx *c = ec->w;
@@ -78,11 +99,23 @@ static void emit_result(void *ctx, const weir_value *record, int64_t event_time_
     weir_json_encode(&c->scratch, record);
     weir_buf_putc(&c->scratch, '\n');
     for (size_t i = 0; i < kd->n_sinks; i++) {
-        weir_buf_append(&c->out->bufs[kd->sinks[i]], c->scratch.data, c->scratch.len);
+        const weir_node *sn = &c->rt->g->nodes[c->rt->sink_node[kd->sinks[i]]];
+        weir_buf *out = &c->out->bufs[kd->sinks[i]];
+        if (sn->u.sink.vt->encode) {
+            weir_fault fault = {{0}};
+            size_t before = out->len;
+            weir_arena_reset(&c->scratch_arena);
+            if (sn->u.sink.vt->encode(sn->u.sink.io, out, record, event_time_ms, &c->scratch_arena, &fault) < 0) {
+                out->len = before;
+                sink_dead_letter(c, ec->keyed, kd->sinks[i], fault.msg);
+                continue;
+            }
+        } else {
+            weir_buf_append(out, c->scratch.data, c->scratch.len);
+        }
         c->out->n_records++;
     }
     c->out->any = true;
-    (void)event_time_ms;
     for (size_t i = 0; i < kd->n_sinks; i++)
         if (c->out->bufs[kd->sinks[i]].len > ((size_t)1 << 20)) {
             flush_out(c, WEIR_BATCH_DATA); /* a big advance: bound the batch */
@@ -193,6 +226,7 @@ void *weir_rt_worker_main(void *arg) {
     weir_rt_worker *wk = arg;
     weir_rt *rt = wk->rt;
     worker_ctx c = {0};
+    weir_arena_init(&c.scratch_arena, 4096);
     c.rt = rt;
     c.wk = wk;
     c.channel_wm = malloc(rt->n_sources * sizeof *c.channel_wm);
@@ -264,6 +298,7 @@ void *weir_rt_worker_main(void *arg) {
     while ((ob = weir_ring_pop(&rt->worker_to_sink[wk->index].back)))
         weir_rt_out_batch_free(rt, ob);
     weir_buf_fini(&c.scratch);
+    weir_arena_fini(&c.scratch_arena);
     free(c.channel_wm);
     free(c.done);
     free(c.op_wm);

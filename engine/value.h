@@ -52,6 +52,9 @@ typedef struct weir_member weir_member;
 
 struct weir_value {
     uint8_t type;   /* a weir_type */
+    uint8_t n_hidden; /* OBJECT: the last n_hidden members are metadata (SPEC §3
+                         _key, _topic, ...): readable by paths, not written by
+                         the JSON encoder when the record is output whole */
     uint32_t len;   /* STRING: bytes; ARRAY: items; OBJECT: members; else 0 */
     union {
         bool b;

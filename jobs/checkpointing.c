@@ -9,6 +9,8 @@
  * checkpoints) has no store, so its state must fit in memory. */
 #include "jobs/checkpointing.h"
 
+#include "engine/fault_point.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -220,11 +222,25 @@ static int adopt(weir_job_checkpoints *c, bool savepoint, weir_error *err) {
                                       "input %s of source %s changed (device, inode, size or mtime) since "
                                       "checkpoint %llu; run with --fresh to read it again from the start",
                                       job->sources[s].path, cs->name, (unsigned long long)m->checkpoint_id);
-            if (cs->n_partitions > 0) {
-                pos->partitions[0].next_offset = cs->partitions[0].next_offset;
-                pos->partitions[0].max_event_time_ms = cs->partitions[0].max_event_time_ms;
-                pos->partitions[0].finished = cs->partitions[0].finished;
-                pos->finished = cs->partitions[0].finished;
+            if (cs->n_partitions > 1) {
+                weir_partition_position *more = realloc(pos->partitions, cs->n_partitions * sizeof *more);
+                if (!more)
+                    return weir_error_set(err, WEIR_ENOMEM, "out of memory");
+                pos->partitions = more;
+            }
+            pos->n_partitions = cs->n_partitions ? (uint32_t)cs->n_partitions : 1;
+            pos->finished = cs->n_partitions > 0;
+            for (size_t p = 0; p < cs->n_partitions; p++) {
+                weir_partition_position *pp = &pos->partitions[p];
+                memset(pp, 0, sizeof *pp);
+                /* topic borrowed from c->restored, which lives as long as c */
+                pp->topic = cs->partitions[p].topic;
+                pp->kafka_partition = cs->partitions[p].partition;
+                pp->next_offset = cs->partitions[p].next_offset;
+                pp->max_event_time_ms = cs->partitions[p].max_event_time_ms;
+                pp->finished = cs->partitions[p].finished;
+                if (!pp->finished)
+                    pos->finished = false;
             }
             pos->watermark_ms = cs->watermark_ms;
         }
@@ -305,6 +321,29 @@ weir_job_checkpoints *weir_job_checkpoints_open(const weir_job *job, const weir_
         c->restoring = true;
         if (adopt(c, true, err) < 0)
             goto fail;
+    } else if (!opts->fresh && !reads_stdin && opts->exactly_once) {
+        /* DESIGN §5: the newest checkpoint whose transaction committed. Newer
+         * local ones never committed (their output was aborted); none
+         * committed: nothing of this job's output is visible, start over. */
+        if (opts->committed_id) {
+            char *dir = weir_checkpoint_store_path(c->store, opts->committed_id);
+            if (!dir || weir_checkpoint_store_read(dir, &c->restored, err) < 0) {
+                weir_error_set(err, WEIR_EIO,
+                               "Kafka shows checkpoint %llu of this job committed, but its local state %s cannot "
+                               "be read (was the state dir replaced?); run with --fresh to start over",
+                               (unsigned long long)opts->committed_id, dir ? dir : "(?)");
+                free(dir);
+                goto fail;
+            }
+            c->restored_dir = dir;
+            c->restoring = true;
+            if (adopt(c, false, err) < 0)
+                goto fail;
+            if (c->restored.finished) {
+                *already_finished = true;
+                return c;
+            }
+        }
     } else if (!opts->fresh && !reads_stdin) {
         int r = weir_checkpoint_store_latest(c->store, &c->restored, &c->restored_dir, report_skip, c, err);
         if (r < 0)
@@ -522,25 +561,40 @@ static int hook_commit(void *ctx, const weir_checkpoint_report *r, weir_error *e
         weir_error_set(err, WEIR_ENOMEM, "out of memory");
         goto done;
     }
+    size_t n_parts_total = 0;
+    for (size_t s = 0; s < job->n_sources && s < r->n_sources; s++)
+        n_parts_total += r->sources[s].n_partitions;
+    free(parts);
+    parts = calloc(n_parts_total + 1, sizeof *parts);
+    if (!parts) {
+        weir_error_set(err, WEIR_ENOMEM, "out of memory");
+        goto done;
+    }
+    size_t pi = 0;
     for (size_t s = 0; s < job->n_sources && s < r->n_sources; s++) {
         const weir_source_position *pos = &r->sources[s];
-        parts[s].partition = 0;
-        if (pos->n_partitions > 0) {
-            parts[s].next_offset = pos->partitions[0].next_offset;
-            parts[s].max_event_time_ms = pos->partitions[0].max_event_time_ms;
-            parts[s].finished = pos->partitions[0].finished;
+        sources[s].partitions = &parts[pi];
+        for (uint32_t p = 0; p < pos->n_partitions; p++, pi++) {
+            parts[pi].topic = pos->partitions[p].topic;
+            parts[pi].partition = pos->partitions[p].topic ? pos->partitions[p].kafka_partition : (int32_t)p;
+            parts[pi].next_offset = pos->partitions[p].next_offset;
+            parts[pi].max_event_time_ms = pos->partitions[p].max_event_time_ms;
+            parts[pi].finished = pos->partitions[p].finished;
         }
         sources[s].name = job->sources[s].name;
-        sources[s].kind = job->sources[s].kind == WEIR_CONN_FILE ? "file" : "stdin";
+        sources[s].kind = job->sources[s].kind == WEIR_CONN_FILE    ? "file"
+                          : job->sources[s].kind == WEIR_CONN_KAFKA ? "kafka"
+                                                                    : "stdin";
         sources[s].has_file = c->has_input[s];
         sources[s].file = c->inputs[s];
-        sources[s].partitions = &parts[s];
-        sources[s].n_partitions = 1;
+        sources[s].n_partitions = pos->n_partitions;
         sources[s].watermark_ms = pos->watermark_ms;
     }
     for (size_t s = 0; s < job->n_sinks; s++) {
         sinks[s].name = job->sinks[s].name;
-        sinks[s].kind = job->sinks[s].kind == WEIR_CONN_FILE ? "file" : "stdout";
+        sinks[s].kind = job->sinks[s].kind == WEIR_CONN_FILE    ? "file"
+                        : job->sinks[s].kind == WEIR_CONN_KAFKA ? "kafka"
+                                                                : "stdout";
         sinks[s].length_bytes = s < r->n_sinks ? r->sink_bytes[s] : 0;
     }
     uint64_t bytes = 0, entries = 0, new_sst = 0;
@@ -583,11 +637,15 @@ static int hook_commit(void *ctx, const weir_checkpoint_report *r, weir_error *e
     rc = weir_checkpoint_store_commit(c->store, &m, err);
     if (rc < 0)
         goto done;
+    weir_fault_point("checkpoint.after_metadata");
     if (c->pending_is_savepoint) {
         c->savepoint_path = strdup(c->pending_dir);
     } else {
         weir_error rerr = {0};
-        if (weir_checkpoint_store_retain(c->store, job->checkpoint_retain ? job->checkpoint_retain : 1, &rerr) < 0)
+        size_t keep = job->checkpoint_retain ? job->checkpoint_retain : 1;
+        if (c->opts.exactly_once && keep < 2)
+            keep = 2; /* checkpointing.h: N-1 stays until marker N is committed */
+        if (weir_checkpoint_store_retain(c->store, keep, &rerr) < 0)
             weir_log(WEIR_LOG_WARN, job->name, "checkpoint retain: %s", rerr.msg);
     }
     weir_log(WEIR_LOG_INFO, job->name,

@@ -37,6 +37,12 @@ typedef struct weir_job_checkpoint_options {
     const char *from_savepoint;   /* --from-savepoint PATH, or NULL */
     bool savepoint_on_exit;       /* --savepoint-on-exit */
     bool show_progress;           /* restore progress on stderr (a terminal) */
+    /* Exactly-once Kafka output (DESIGN §5): restore exactly the checkpoint
+     * whose marker Kafka shows committed (committed_id; 0: none is, start
+     * from scratch), not simply the newest on disk; keep at least 2
+     * checkpoints (N-1 stays until marker N is committed). */
+    bool exactly_once;
+    uint64_t committed_id;
 } weir_job_checkpoint_options;
 
 /* Opens the job's checkpoints and decides how the run starts. job borrows (it

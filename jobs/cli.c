@@ -52,7 +52,34 @@ static const command commands[] = {
      "  -h, --help   show this help\n", NULL},
     {"broker", "weir broker [--listen 127.0.0.1:PORT] [--partitions N] [--topic NAME[:PARTITIONS]]...",
      "Start a development Kafka broker (librdkafka's mock cluster) in the foreground.",
-     "  -h, --help   show this help\n", NULL},
+     "  --listen HOST:PORT     127.0.0.1:0 or localhost:0 (the default): loopback only; the port is\n"
+     "                         picked by the kernel (librdkafka's mock cannot bind a fixed port)\n"
+     "  --partitions N         partitions of each --topic given without :PARTITIONS (default 4;\n"
+     "                         topics auto-created by clients always get 4)\n"
+     "  --topic NAME[:PARTITIONS]  create a topic at start; repeatable\n"
+     "  --brokers N            number of brokers, ids 1..N (default 1)\n"
+     "  --control              read commands from stdin, one per line; each gets one line on\n"
+     "                         stdout, \"ok\" or \"error: ...\"; EOF stops reading, not the broker:\n"
+     "                           down BROKER_ID             close its connections, refuse new ones\n"
+     "                           up BROKER_ID               accept connections again\n"
+     "                           rtt BROKER_ID MS           delay its responses by MS milliseconds\n"
+     "                           topic NAME PARTITIONS      create a topic\n"
+     "                           errors API COUNT ERROR...  fail the next COUNT requests of API with ERROR\n"
+     "                                                      (a name such as NOT_COORDINATOR, or a number);\n"
+     "                                                      one ERROR repeats, or give COUNT of them.\n"
+     "                                                      API: Produce Fetch ListOffsets Metadata\n"
+     "                                                      OffsetCommit OffsetFetch FindCoordinator\n"
+     "                                                      JoinGroup Heartbeat LeaveGroup SyncGroup\n"
+     "                                                      ApiVersions InitProducerId OffsetForLeaderEpoch\n"
+     "                                                      AddPartitionsToTxn AddOffsetsToTxn EndTxn\n"
+     "                                                      TxnOffsetCommit, or an ApiKey number\n"
+     "  -h, --help             show this help\n"
+     "Prints bootstrap.servers=HOST:PORT as the first line of stdout, then serves until SIGINT/SIGTERM.\n"
+     "For development and tests only: in memory, keeps only the last ~5 MiB per partition,\n"
+     "read_committed readers also see aborted transactions, transactional producers are not\n"
+     "fenced, offsets_for_times does not work.\n"
+     "Exit status: 0 stopped by a signal, 1 the broker failed to start, 2 usage error.\n",
+     weir_cmd_broker},
     {"version", "weir version", "Print weir's version.", "", NULL},
     {"help", "weir help [COMMAND]", "Show help for weir or one command.", "", NULL},
 };

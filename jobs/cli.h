@@ -31,5 +31,6 @@ int weir_cli_add_override(const char *command, struct weir_job_override **ov, si
 /* Commands. argv[0] is the command name. */
 int weir_cmd_run(int argc, char **argv);
 int weir_cmd_validate(int argc, char **argv);
+int weir_cmd_broker(int argc, char **argv);
 
 #endif

@@ -7,8 +7,9 @@
  * SIGINT/SIGTERM (sources stop reading, nothing fires early, sinks are
  * flushed: exit 0) -> log a summary.
  * A second SIGINT/SIGTERM while stopping exits at once (status 1).
- * Known limits: checkpoints, --fresh, savepoints arrive with the state issue;
- * --fresh is accepted (every run is fresh until then). */
+ * A job writing to Kafka opens its one producer before its checkpoints: with
+ * exactly-once output the restore point is the newest checkpoint whose marker
+ * Kafka shows committed (DESIGN §5, connectors/kafka_output.h). */
 #include <getopt.h>
 #include <stdbool.h>
 #include <signal.h>
@@ -20,6 +21,8 @@
 #include <unistd.h>
 
 #include "connectors/fd_sink.h"
+#include "connectors/kafka_output.h"
+#include "jobs/kafka_plan.h"
 #include "engine/dead_letter.h"
 #include "engine/log.h"
 #include "engine/runtime.h"
@@ -111,6 +114,7 @@ int weir_cmd_run(int argc, char **argv) {
     int exit_code = WEIR_EXIT_FAILURE;
     weir_plan *plan = NULL;
     weir_job_checkpoints *ckpts = NULL;
+    weir_kafka_output *kafka_out = NULL;
     weir_state_dir *lock = NULL;
     weir_error err = {0};
     char *state_dir = NULL;
@@ -119,7 +123,27 @@ int weir_cmd_run(int argc, char **argv) {
         weir_log(WEIR_LOG_ERROR, job->name, "state dir: %s", err.msg);
         goto done;
     }
+    bool exactly_once = weir_kafka_plan_exactly_once(job);
+    uint64_t committed_id = 0;
+    if (weir_kafka_plan_has_output(job)) {
+        kafka_out = weir_kafka_plan_open_output(job, &err);
+        if (!kafka_out) {
+            weir_log(WEIR_LOG_ERROR, job->name, "kafka output: %s", err.msg);
+            exit_code = err.code == WEIR_EINVAL ? WEIR_EXIT_USAGE : WEIR_EXIT_FAILURE;
+            goto done;
+        }
+        if (exactly_once && !fresh && !savepoint) {
+            if (weir_kafka_output_committed_checkpoint(kafka_out, &committed_id, &err) < 0) {
+                weir_log(WEIR_LOG_ERROR, job->name, "reading the checkpoint markers: %s", err.msg);
+                goto done;
+            }
+            weir_log(WEIR_LOG_INFO, job->name, "exactly-once: newest checkpoint committed in Kafka: %llu%s",
+                     (unsigned long long)committed_id, committed_id ? "" : " (none: starting from scratch)");
+        }
+    }
     weir_job_checkpoint_options copts = {
+        .exactly_once = exactly_once,
+        .committed_id = committed_id,
         .state_dir = state_dir,
         .fresh = fresh,
         .from_savepoint = savepoint,
@@ -142,14 +166,22 @@ int weir_cmd_run(int argc, char **argv) {
         exit_code = WEIR_EXIT_OK;
         goto done;
     }
-    weir_plan_options popts = {.state_dir = state_dir, .sink_lengths = weir_job_checkpoints_sink_lengths(ckpts)};
+    weir_plan_options popts = {.state_dir = state_dir,
+                               .sink_lengths = weir_job_checkpoints_sink_lengths(ckpts),
+                               .kafka_output = kafka_out,
+                               .exactly_once = exactly_once};
     plan = weir_plan_build(job, &popts, &err);
     if (!plan) {
         weir_log(WEIR_LOG_ERROR, job->name, "%s", err.msg);
         exit_code = err.code == WEIR_EINVAL ? WEIR_EXIT_USAGE : WEIR_EXIT_FAILURE;
         goto done;
     }
-    weir_plan_set_checkpoints(plan, weir_job_checkpoints_hooks(ckpts, weir_plan_graph(plan)));
+    const weir_checkpoint_hooks *hooks = weir_job_checkpoints_hooks(ckpts, weir_plan_graph(plan));
+    weir_plan_set_checkpoints(plan, hooks);
+    if (kafka_out && weir_kafka_output_start(kafka_out, hooks ? hooks->first_id : 1, &err) < 0) {
+        weir_log(WEIR_LOG_ERROR, job->name, "kafka output: %s", err.msg);
+        goto done;
+    }
     if (weir_job_checkpoints_restored_id(ckpts))
         weir_log(WEIR_LOG_INFO, job->name, "resuming from %s %llu", savepoint ? "savepoint" : "checkpoint",
                  (unsigned long long)weir_job_checkpoints_restored_id(ckpts));
@@ -190,6 +222,8 @@ int weir_cmd_run(int argc, char **argv) {
     exit_code = WEIR_EXIT_OK;
 done:
     weir_plan_free(plan);
+    if (kafka_out)
+        weir_kafka_output_free(kafka_out);
     weir_job_checkpoints_close(ckpts);
     weir_state_dir_close(lock);
     weir_job_free(job);

@@ -3,8 +3,7 @@
  * Node indexes: [0, n_sources) sources, [n_sources, n_sources + n_ops)
  * operators, then sinks -- the order of the job file, which validation made a
  * topological order (an operator reads only sources and earlier operators).
- * Known limits: Kafka connectors are not built yet (issue: Kafka); a job that
- * names one fails with a clear error, exit 2. */
+ * Kafka connectors are built by kafka_plan.c on the job's one producer. */
 #include "jobs/plan.h"
 
 #include <stdio.h>
@@ -12,7 +11,10 @@
 #include <string.h>
 
 #include "connectors/fd_sink.h"
+#include "connectors/kafka_output.h"
 #include "connectors/line_source.h"
+#include "engine/expr.h"
+#include "jobs/kafka_plan.h"
 #include "operators/filter.h"
 #include "operators/map.h"
 #include "operators/window.h"
@@ -23,6 +25,8 @@ struct weir_plan {
     size_t n_nodes;
     char *dead_letter_path;    /* owned */
     int64_t *sink_initial_bytes; /* owned: restored sink lengths, or NULL */
+    weir_expr **key_exprs;     /* owned: Kafka sink key expressions (job order) */
+    size_t n_key_exprs;
 };
 
 void weir_plan_set_checkpoints(weir_plan *plan, const weir_checkpoint_hooks *hooks) {
@@ -53,9 +57,16 @@ static int node_of(const weir_job *job, const char *name) {
     return -1;
 }
 
-static int build_source(weir_node *n, weir_job_source *js, weir_error *err) {
+static int build_source(weir_node *n, const weir_job *job, weir_job_source *js, weir_error *err) {
     n->kind = WEIR_NODE_SOURCE;
     n->name = js->name;
+    n->u.source.text_format = js->format == WEIR_FORMAT_TEXT;
+    n->u.source.time_field = js->time_field;
+    n->u.source.event_time = js->event_time;
+    n->u.source.delay_ms = js->delay_ms;
+    n->u.source.idle_ms = js->idle_ms;
+    if (js->kind == WEIR_CONN_KAFKA)
+        return weir_kafka_plan_source(n, job, js, err);
     switch (js->kind) {
     case WEIR_CONN_FILE:
         n->u.source.io = weir_line_source_open_file(js->path, err);
@@ -71,11 +82,6 @@ static int build_source(weir_node *n, weir_job_source *js, weir_error *err) {
         return err ? err->code : WEIR_EIO;
     n->u.source.vt = &weir_line_source_vt;
     n->u.source.stable_bytes = false;
-    n->u.source.text_format = js->format == WEIR_FORMAT_TEXT;
-    n->u.source.time_field = js->time_field;
-    n->u.source.event_time = js->event_time;
-    n->u.source.delay_ms = js->delay_ms;
-    n->u.source.idle_ms = js->idle_ms;
     return 0;
 }
 
@@ -111,7 +117,19 @@ static int build_op(weir_node *n, weir_job_op *op, uint32_t max_parallelism, wei
     return 0;
 }
 
-static int build_sink(weir_node *n, const weir_job_sink *js, int64_t keep_bytes, weir_error *err) {
+/* The key names of the window feeding sink js, if one does (SPEC §2: the
+ * default Kafka message key of window results). */
+static const weir_job_op *feeding_window(const weir_job *job, const weir_job_sink *js) {
+    for (size_t f = 0; f < js->n_from; f++) {
+        int o = weir_job_find_op(job, js->from[f]);
+        if (o >= 0 && job->ops[o].kind == WEIR_OPK_WINDOW)
+            return &job->ops[o];
+    }
+    return NULL;
+}
+
+static int build_sink(weir_plan *plan, weir_node *n, const weir_job *job, weir_job_sink *js, int64_t keep_bytes,
+                      const weir_plan_options *opts, weir_error *err) {
     n->kind = WEIR_NODE_SINK;
     n->name = js->name;
     n->u.sink.vt = &weir_fd_sink_vt;
@@ -122,8 +140,20 @@ static int build_sink(weir_node *n, const weir_job_sink *js, int64_t keep_bytes,
     case WEIR_CONN_STDOUT:
         n->u.sink.io = weir_fd_sink_open_stdout(err);
         break;
+    case WEIR_CONN_KAFKA: {
+        if (!opts->kafka_output)
+            return weir_error_set(err, WEIR_EINVAL, "sink %s: no Kafka producer was opened", js->name);
+        if (js->kafka.key) { /* plan.h (2): the plan owns it from here */
+            plan->key_exprs[plan->n_key_exprs++] = js->kafka.key;
+        }
+        const weir_job_op *w = feeding_window(job, js);
+        int rc = weir_kafka_plan_sink(n, js, opts->kafka_output, w ? w->window.key_names : NULL,
+                                      w ? w->window.n_keys : 0, err);
+        js->kafka.key = NULL;
+        return rc;
+    }
     default:
-        return weir_error_set(err, WEIR_EINVAL, "sink %s: Kafka sinks are not supported by this build yet", js->name);
+        return weir_error_set(err, WEIR_EINVAL, "sink %s: unknown connector", js->name);
     }
     return n->u.sink.io ? 0 : (err ? err->code : WEIR_EIO);
 }
@@ -140,16 +170,40 @@ weir_plan *weir_plan_build(weir_job *job, const weir_plan_options *opts, weir_er
         weir_error_set(err, WEIR_ENOMEM, "out of memory");
         goto fail;
     }
+    plan->key_exprs = calloc(job->n_sinks + 1, sizeof *plan->key_exprs);
+    if (!plan->key_exprs) {
+        weir_error_set(err, WEIR_ENOMEM, "out of memory");
+        goto fail;
+    }
     /* Outputs first: a job whose output cannot be created should not read. */
     size_t sink0 = job->n_sources + job->n_ops;
     for (size_t i = 0; i < job->n_sinks; i++)
-        if (build_sink(&plan->nodes[sink0 + i], &job->sinks[i], opts->sink_lengths ? opts->sink_lengths[i] : 0, err) < 0)
+        if (build_sink(plan, &plan->nodes[sink0 + i], job, &job->sinks[i],
+                       opts->sink_lengths ? opts->sink_lengths[i] : 0, opts, err) < 0)
             goto fail;
-    if (job->has_dead_letter && job->dead_letter_kind != WEIR_CONN_FILE) {
-        weir_error_set(err, WEIR_EINVAL, "dead_letter: Kafka is not supported by this build yet");
-        goto fail;
+    if (opts->exactly_once && opts->kafka_output) {
+        plan->graph.txn_vt = &weir_kafka_output_txn_vt;
+        plan->graph.txn_io = opts->kafka_output;
     }
-    if (job->has_dead_letter) {
+    if (job->has_dead_letter && job->dead_letter_kind == WEIR_CONN_KAFKA) {
+        if (!opts->kafka_output) {
+            weir_error_set(err, WEIR_EINVAL, "dead_letter: no Kafka producer was opened");
+            goto fail;
+        }
+        size_t len = strlen(job->dead_letter_kafka.topics[0]) + 16;
+        plan->dead_letter_path = malloc(len);
+        if (!plan->dead_letter_path) {
+            weir_error_set(err, WEIR_ENOMEM, "out of memory");
+            goto fail;
+        }
+        snprintf(plan->dead_letter_path, len, "kafka topic %s", job->dead_letter_kafka.topics[0]);
+        weir_kafka_sink_config dcfg = {.sink_name = "dead_letter", .topic = job->dead_letter_kafka.topics[0],
+                                       .lines = true};
+        plan->graph.dead_letter_vt = &weir_kafka_sink_vt;
+        plan->graph.dead_letter_io = weir_kafka_sink_new(opts->kafka_output, &dcfg, err);
+        if (!plan->graph.dead_letter_io)
+            goto fail;
+    } else if (job->has_dead_letter) {
         plan->dead_letter_path = strdup(job->dead_letter_path);
     } else {
         size_t len = strlen(opts->state_dir) + 32;
@@ -161,13 +215,16 @@ weir_plan *weir_plan_build(weir_job *job, const weir_plan_options *opts, weir_er
         weir_error_set(err, WEIR_ENOMEM, "out of memory");
         goto fail;
     }
-    plan->graph.dead_letter_vt = &weir_fd_sink_vt;
-    plan->graph.dead_letter_io = weir_fd_sink_open_file(plan->dead_letter_path, !job->has_dead_letter,
-                                                        opts->sink_lengths ? opts->sink_lengths[job->n_sinks] : 0, err);
-    if (!plan->graph.dead_letter_io)
-        goto fail;
+    if (!plan->graph.dead_letter_io) {
+        plan->graph.dead_letter_vt = &weir_fd_sink_vt;
+        plan->graph.dead_letter_io = weir_fd_sink_open_file(plan->dead_letter_path, !job->has_dead_letter,
+                                                            opts->sink_lengths ? opts->sink_lengths[job->n_sinks] : 0,
+                                                            err);
+        if (!plan->graph.dead_letter_io)
+            goto fail;
+    }
     for (size_t i = 0; i < job->n_sources; i++)
-        if (build_source(&plan->nodes[i], &job->sources[i], err) < 0)
+        if (build_source(&plan->nodes[i], job, &job->sources[i], err) < 0)
             goto fail;
     for (size_t i = 0; i < job->n_ops; i++)
         if (build_op(&plan->nodes[job->n_sources + i], &job->ops[i], job->max_parallelism, err) < 0)
@@ -242,5 +299,8 @@ void weir_plan_free(weir_plan *plan) {
     free(plan->nodes);
     free(plan->dead_letter_path);
     free(plan->sink_initial_bytes);
+    for (size_t i = 0; i < plan->n_key_exprs; i++)
+        weir_expr_free(plan->key_exprs[i]);
+    free(plan->key_exprs);
     free(plan);
 }

@@ -12,6 +12,8 @@
 #ifndef WEIR_JOBS_PLAN_H
 #define WEIR_JOBS_PLAN_H
 
+#include <stdbool.h>
+
 #include "engine/error.h"
 #include "engine/runtime.h"
 #include "jobs/job.h"
@@ -24,6 +26,11 @@ typedef struct weir_plan_options {
                                     then the dead-letter file; NULL: truncate to 0 */
     const weir_checkpoint_hooks *checkpoints; /* NULL: none; set after building
                                     with weir_plan_set_checkpoints */
+    struct weir_kafka_output *kafka_output; /* borrowed: the job's producer
+                                    (jobs/kafka_plan.h) when it writes to Kafka;
+                                    must outlive the plan */
+    bool exactly_once;           /* kafka_output is transactional: every
+                                    checkpoint commits it (graph txn_vt) */
 } weir_plan_options;
 
 /* Builds the plan. Returns owned plan (free with weir_plan_free) or NULL with

@@ -172,6 +172,7 @@ int weir_checkpoint_meta_encode(const weir_checkpoint_meta *m, uint8_t **out, si
             weir__state__partition_state__init(pp);
             pp->has_partition = p->partition != 0;
             pp->partition = p->partition;
+            pp->topic = (char *)p->topic; /* NULL: absent */
             pp->has_next_offset = p->next_offset != 0;
             pp->next_offset = p->next_offset;
             pp->has_max_event_time_ms = p->max_event_time_ms != WEIR_TIME_MIN; /* (2) */
@@ -343,6 +344,7 @@ int weir_checkpoint_meta_decode(const uint8_t *buf, size_t len, weir_checkpoint_
                 for (size_t j = 0; j < ps->n_partitions; j++) {
                     const pb_partition *pp = ps->partitions[j];
                     parts[j].partition = pp->has_partition ? pp->partition : 0;
+                    parts[j].topic = pp->topic ? dup_str(pp->topic, &oom) : NULL;
                     parts[j].next_offset = pp->has_next_offset ? pp->next_offset : 0;
                     parts[j].max_event_time_ms =
                         pp->has_max_event_time_ms ? pp->max_event_time_ms : WEIR_TIME_MIN;
@@ -429,6 +431,8 @@ void weir_checkpoint_meta_fini(weir_checkpoint_meta *m) {
     for (size_t i = 0; i < m->n_sources; i++) {
         free_str(m->sources[i].name);
         free_str(m->sources[i].kind);
+        for (size_t j = 0; j < m->sources[i].n_partitions; j++)
+            free_str(m->sources[i].partitions[j].topic);
         free((void *)m->sources[i].partitions);
     }
     free((void *)m->sources);

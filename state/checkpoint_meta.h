@@ -60,6 +60,8 @@ typedef struct weir_checkpoint_file_identity {
 
 /* One partition of a source; a file or stdin source has one, partition 0. */
 typedef struct weir_checkpoint_partition {
+    const char *topic;          /* Kafka: the topic (with partition, its identity);
+                                   NULL for files */
     int32_t partition;
     int64_t next_offset;        /* byte offset of the next unread line (file),
                                    next Kafka offset to read */
