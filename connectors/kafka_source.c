@@ -45,6 +45,7 @@
 
 #include "connectors/kafka_offsets.h"
 #include "engine/log.h"
+#include "engine/runtime.h"
 
 #define MAX_LINES 4096
 #define MAX_BLOCK_BYTES (8u << 20)
@@ -754,5 +755,5 @@ const weir_source_vt weir_kafka_source_vt = {
     .partition_flags = partition_flags,
     .describe = describe,
     .index_of = index_of,
-    .checkpoint_completed = commit_cb_unused_guard,
+    .checkpoint_completed = checkpoint_completed,
 };
