@@ -2,6 +2,7 @@
  * callbacks (see kafka_conf.h for the invariants). */
 #include "connectors/kafka_conf.h"
 
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 
@@ -17,11 +18,26 @@ static weir_kafka_client *client_of(const rd_kafka_t *rk) {
     return rk ? rd_kafka_opaque(rk) : NULL;
 }
 
+/* Rate limit of (3): true when c may log a transient problem now. */
+static bool may_log(weir_kafka_client *c) {
+    if (!c)
+        return true;
+    int64_t now = mono_ms(), last = atomic_load(&c->last_error_log_ms);
+    if (last && now - last < 10000)
+        return false;
+    atomic_store(&c->last_error_log_ms, now);
+    return true;
+}
+
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
     weir_kafka_client *c = client_of(rk);
-    /* syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug (2). */
-    int lvl = level <= 3 ? WEIR_LOG_ERROR : level == 4 ? WEIR_LOG_WARN : level <= 6 ? WEIR_LOG_INFO : WEIR_LOG_DEBUG;
-    weir_log(lvl, c ? c->job_name : NULL, "kafka %s: %s: %s", c && c->what ? c->what : "client", fac, buf);
+    /* syslog levels: 0-4 (emergency .. warning) are problems librdkafka
+     * retries by itself ("Connection refused", "all brokers down"): warn, rate
+     * limited (3); 5-7 (notice, info, debug) are debug lines for weir (2). */
+    if (level <= 4 && !may_log(c))
+        return;
+    weir_log(level <= 4 ? WEIR_LOG_WARN : WEIR_LOG_DEBUG, c ? c->job_name : NULL, "kafka %s: %s: %s",
+             c && c->what ? c->what : "client", fac, buf);
 }
 
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
@@ -33,12 +49,8 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
                  c && c->what ? c->what : "client", rd_kafka_err2name(ferr), fatal);
         return;
     }
-    if (c) {
-        int64_t now = mono_ms(), last = atomic_load(&c->last_error_log_ms);
-        if (last && now - last < 10000)
-            return; /* (3) */
-        atomic_store(&c->last_error_log_ms, now);
-    }
+    if (!may_log(c))
+        return; /* (3) */
     weir_log(WEIR_LOG_WARN, c ? c->job_name : NULL, "kafka %s: %s: %s (librdkafka keeps retrying)",
              c && c->what ? c->what : "client", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }

@@ -133,6 +133,9 @@ static rd_kafka_t *new_reader(weir_kafka_output *out, marker_reader *r, weir_err
         {"enable.auto.offset.store", "false"}, {"enable.partition.eof", "true"},
         {"auto.offset.reset", "earliest"},     {"fetch.wait.max.ms", "10"},
         {"allow.auto.create.topics", "false"},
+        /* assign() needs a group id in librdkafka 2.0; nothing joins or
+         * commits to it. */
+        {"group.id", "weir-checkpoint-marker-reader"},
     };
     for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++)
         if (weir_kafka_conf_set(conf, owned[i].key, owned[i].value, err) < 0) {

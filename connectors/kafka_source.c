@@ -96,6 +96,7 @@ struct weir_kafka_source {
     int64_t backoff_ms;
     int64_t refresh_ms;
     int64_t last_error_log_ms;
+    bool metadata_failed;       /* the last discovery could not list topics */
     const rd_kafka_topic_t *last_rkt;   /* lookup cache */
     uint32_t last_topic;
     _Atomic uint64_t messages, gaps, gap_messages;
@@ -181,11 +182,10 @@ static void finish(weir_kafka_source *s, kpart *kp) {
 
 /* ------------------------------------------------------------ discovery (6) */
 
+/* Logs a failure of this discovery pass; maintain() schedules the retry. */
 static void retry_later(weir_kafka_source *s, const char *why) {
     weir_log(WEIR_LOG_WARN, s->job_name, "kafka %s: %s; retrying in %lld ms", s->what, why,
              (long long)s->backoff_ms);
-    s->next_discover_ms = mono_ms() + s->backoff_ms;
-    s->backoff_ms = s->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : s->backoff_ms * 2;
 }
 
 /* Lists the partitions of s's topics; adds the new ones. Returns false when the
@@ -197,8 +197,10 @@ static bool discover(weir_kafka_source *s) {
         char why[300];
         snprintf(why, sizeof why, "reading metadata: %s", rd_kafka_err2str(e));
         retry_later(s, why);
+        s->metadata_failed = true;
         return false;
     }
+    s->metadata_failed = false;
     bool all = true;
     for (size_t t = 0; t < s->n_topics; t++) {
         const struct rd_kafka_metadata_topic *mt = NULL;
@@ -257,9 +259,9 @@ static bool lookup(weir_kafka_source *s, int what, bool for_stop, weir_error *er
     }
     int rc;
     int64_t time_ms = for_stop ? s->stop_ms : s->start_ms;
-    if (what == WEIR_KAFKA_START_COMMITTED)
+    if (!for_stop && what == WEIR_KAFKA_START_COMMITTED)
         rc = weir_kafka_offsets_committed(s->rk, l, LOOKUP_TIMEOUT_MS, err);
-    else if ((!for_stop && what == WEIR_KAFKA_START_TIME) || (for_stop && s->stop == WEIR_KAFKA_STOP_TIME))
+    else if (for_stop ? s->stop == WEIR_KAFKA_STOP_TIME : what == WEIR_KAFKA_START_TIME)
         rc = weir_kafka_offsets_for_time(s->rk, &s->client, s->props, s->n_props, l, time_ms, SEARCH_TIMEOUT_MS,
                                          err);
     else
@@ -349,11 +351,16 @@ static void maintain(weir_kafka_source *s) {
     if (now < s->next_discover_ms)
         return;
     bool ok = discover(s);
-    ok = resolve(s) && ok;
-    assign_ready(s);
+    if (!s->metadata_failed) { /* else the broker is away: lookups would wait too */
+        ok = resolve(s) && ok;
+        assign_ready(s);
+    }
     if (ok) {
         s->backoff_ms = BACKOFF_FIRST_MS;
         s->next_discover_ms = mono_ms() + s->refresh_ms;
+    } else { /* (6) */
+        s->next_discover_ms = mono_ms() + s->backoff_ms;
+        s->backoff_ms = s->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : s->backoff_ms * 2;
     }
 }
 

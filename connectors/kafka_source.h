@@ -15,6 +15,24 @@
  * every topic.metadata.refresh.interval.ms, default 10 s; they start at
  * their earliest offset, like Flink's partition discovery).
  *
+ * Consumer defaults weir sets unless the job's properties do:
+ * isolation.level=read_committed, and fetch.wait.max.ms=10 -- a waiting fetch
+ * is not woken early when a message arrives, so this is the latency floor on
+ * a quiet topic (raise it to save broker requests). weir owns group.id,
+ * enable.auto.commit=false, enable.auto.offset.store=false,
+ * enable.partition.eof=true and auto.offset.reset=error (for (4)).
+ *
+ * stop: TIME: per partition, the first offset whose message has timestamp
+ * >= TIME, looked up when the partition is first seen; when no message is that
+ * new yet, the partition's end offset at that moment (so a bounded read never
+ * waits for the future: SPEC §8 "whichever comes first"). The message at the
+ * stop offset is not read. Partitions found later get stop offsets the same way
+ * when found.
+ *
+ * Chunks: keys and values of a chunk are copied into chunk.block, both inside
+ * [block, block + block_len): a runtime that keeps the block must rebase
+ * line.key as well as line.data.
+ *
  * Invariants:
  *   (1) position(p) is the offset after the last message of p handed out by
  *       next_chunk (or the seek/start offset before any): a checkpoint taken

@@ -58,9 +58,10 @@ typedef struct weir_line {
 typedef struct weir_chunk {
     const weir_line *lines; /* borrowed (1) */
     size_t n_lines;
-    const char *block;      /* if not NULL: every line lies in [block, block +
-                               block_len), so the runtime can keep the chunk
-                               with one copy; NULL: lines are scattered */
+    const char *block;      /* if not NULL: every line -- and every key --
+                               lies in [block, block + block_len), so the
+                               runtime can keep the chunk with one copy; NULL:
+                               lines are scattered */
     size_t block_len;
 } weir_chunk;
 

@@ -497,11 +497,15 @@ static const weir_line *adopt_chunk(source_ctx *c, const weir_chunk *chunk) {
         for (size_t i = 0; i < chunk->n_lines; i++) {
             lines[i] = chunk->lines[i];
             lines[i].data = copy + (chunk->lines[i].data - chunk->block);
+            if (chunk->lines[i].key) /* keys lie in the block too (connector.h) */
+                lines[i].key = copy + (chunk->lines[i].key - chunk->block);
         }
     } else {
         for (size_t i = 0; i < chunk->n_lines; i++) {
             lines[i] = chunk->lines[i];
             lines[i].data = weir_arena_strndup(a, chunk->lines[i].data, chunk->lines[i].len);
+            if (chunk->lines[i].key)
+                lines[i].key = weir_arena_strndup(a, chunk->lines[i].key, chunk->lines[i].key_len);
         }
     }
     return lines;

@@ -35,8 +35,7 @@
 
 enum { LINE_MAX_BYTES = 4096 };
 
-/* Reads what stdin has, answers every complete line. Returns false at EOF or
- * on a read error (4). */
+/* Bytes of stdin up to the next newline (--control). */
 typedef struct control_input {
     char line[LINE_MAX_BYTES];
     size_t len;
@@ -54,6 +53,8 @@ static void answer(weir_kafka_broker *b, const char *line, bool overflow) {
     fflush(stdout);
 }
 
+/* Reads what stdin has and answers every complete line. Returns false at EOF
+ * or on a read error (4). */
 static bool control_read(weir_kafka_broker *b, control_input *in) {
     char chunk[4096];
     ssize_t n = read(STDIN_FILENO, chunk, sizeof chunk);

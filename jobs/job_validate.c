@@ -386,6 +386,13 @@ static void check_source(weir_job_check *c, weir_job_source *s, const weir_yaml_
 
 /* ---- sinks and dead letters ----------------------------------------------- */
 
+static bool reads_stdin(const weir_job *job) {
+    for (size_t i = 0; i < job->n_sources; i++)
+        if (job->sources[i].kind == WEIR_CONN_STDIN)
+            return true;
+    return false;
+}
+
 static void check_sink(weir_job_check *c, weir_job_sink *s, const weir_yaml_node *key,
                        const weir_yaml_node *val, bool interval_ok)
 {
@@ -480,6 +487,9 @@ static void check_sink(weir_job_check *c, weir_job_sink *s, const weir_yaml_node
             } else if (interval_ok && interval == 0) {
                 weir_job_check_error(c, v, "%s: exactly-once needs checkpoints, but "
                                      "checkpoint.interval is 0", p);
+            } else if (reads_stdin(c->job)) {
+                weir_job_check_error(c, v, "%s: exactly-once needs checkpoints, but a job reading "
+                                     "stdin takes none (SPEC §5); use at-least-once", p);
             } else if (interval_ok && interval >= timeout) {
                 char d1[32];
                 weir_job_check_error(c, v, "%s: exactly-once needs checkpoint.interval (%s) "
