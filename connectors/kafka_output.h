@@ -82,7 +82,12 @@ int weir_kafka_output_start(weir_kafka_output *out, uint64_t next_checkpoint_id,
  * transaction is aborted (its checkpoint did not complete). */
 void weir_kafka_output_free(weir_kafka_output *out);
 
-/* The txn vt (connector.h) for exactly-once outputs: commit(N) as above. */
+/* The txn vt (connector.h): exactly-once, commit(N) as above (retriable
+ * errors retried; an abortable error aborts the transaction; any failure
+ * returns WEIR_EKAFKA and later commits WEIR_ESTATE). At-least-once, commit(N)
+ * only makes later messages' weir.checkpoint header N + 1 (wire it there too
+ * if the headers should advance). Fault points: eos.before_marker,
+ * eos.before_commit, eos.after_commit. */
 extern const weir_txn_vt weir_kafka_output_txn_vt;
 
 /* ------------------------------------------------------------- sinks */
@@ -109,7 +114,11 @@ typedef struct weir_kafka_sink_config {
 void *weir_kafka_sink_new(weir_kafka_output *out, const weir_kafka_sink_config *cfg, weir_error *err);
 
 /* vt: write (frames from encode, or JSON lines when cfg.lines), flush (all
- * produced messages acked; at-least-once), free, encode. */
+ * messages of this sink acked, or WEIR_EKAFKA naming the first failed
+ * delivery; at-least-once waits for an unreachable broker, logging every
+ * 10 s; fault point sink.after_flush), free, encode (a key type error, an
+ * event time before 1970 or a message over message.max.bytes: error with
+ * fault->msg, the record becomes a dead letter `sink`). */
 extern const weir_sink_vt weir_kafka_sink_vt;
 
 /* ------------------------------------------------ restore decision (pure) */

@@ -477,6 +477,7 @@ __attribute__((noinline)) static void grow_items(dec *d) {
  * three smaller stores), which cost a third of the decode time. */
 static inline void set_value(weir_value *dst, const weir_value *src) {
     dst->type = src->type;
+    dst->n_hidden = src->n_hidden;
     dst->len = src->len;
     dst->as.i = src->as.i;
 }
@@ -570,6 +571,7 @@ static const char *parse_object(dec *d, const char *p, weir_value *out, unsigned
     p = skip_ws(p + 1, end);
     if (p < end && *p == '}') {
         out->type = WEIR_OBJECT;
+        out->n_hidden = 0;
         out->len = 0;
         out->as.members = NULL;
         return p + 1;
@@ -625,6 +627,7 @@ static const char *parse_object(dec *d, const char *p, weir_value *out, unsigned
     memcpy(members, d->mst + base, n * sizeof *members);
     d->mtop = base;
     out->type = WEIR_OBJECT;
+    out->n_hidden = 0;
     out->len = (uint32_t)n;
     out->as.members = members;
     return p;

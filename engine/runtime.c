@@ -160,13 +160,17 @@ void *weir_rt_coordinator_main(void *arg) {
                 if (monotonic_ms() - t0 > h->timeout_ms) {
                     weir_error_set(&err, WEIR_EIO, "checkpoint %llu timed out after %lld ms",
                                    (unsigned long long)id, (long long)h->timeout_ms);
+                    pthread_mutex_lock(&rt->ckpt_mutex);
                     rt->ack_failed = true;
+                    pthread_mutex_unlock(&rt->ckpt_mutex);
                     break;
                 }
                 if (atomic_load(&rt->failed) || weir_rt_stop_requested() || atomic_load(&rt->job_ending)) {
                     weir_error_set(&err, WEIR_EINTR, "checkpoint %llu interrupted: the job is ending",
                                    (unsigned long long)id);
+                    pthread_mutex_lock(&rt->ckpt_mutex);
                     rt->ack_failed = true;
+                    pthread_mutex_unlock(&rt->ckpt_mutex);
                     break;
                 }
                 weir_waiter_wait(&rt->coordinator_waiter, seen2, 100);
@@ -189,7 +193,8 @@ void *weir_rt_coordinator_main(void *arg) {
          * sinks (runtime_sink.c (5)). */
         pthread_mutex_lock(&rt->ckpt_mutex);
         rt->resolved_id = id;
-        rt->resolved_ok = ok;
+        if (ok)
+            rt->completed_id = id;
         pthread_mutex_unlock(&rt->ckpt_mutex);
         weir_waiter_wake(&rt->sink_waiter);
         if (ok) {

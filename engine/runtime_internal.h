@@ -145,7 +145,9 @@ struct weir_rt {
     uint64_t resolved_id;         /* newest checkpoint committed or aborted (under
                                      ckpt_mutex): the sink thread waits for it
                                      before it commits a transaction (g->txn_vt) */
-    bool resolved_ok;             /* resolved_id completed */
+    uint64_t completed_id;        /* newest checkpoint that completed (under
+                                     ckpt_mutex); the sink commits N when
+                                     completed_id >= N */
     atomic_int sources_running;   /* sources neither ended nor stopped */
     atomic_int job_ending;        /* every source closed: no new checkpoints */
     atomic_int failed;            /* 1 once any thread failed: everyone stops */

@@ -58,7 +58,7 @@ static void commit_txn(weir_rt *rt, uint64_t id) {
         uint32_t seen = weir_waiter_epoch(&rt->sink_waiter);
         pthread_mutex_lock(&rt->ckpt_mutex);
         bool resolved = rt->resolved_id >= id;
-        bool ok = rt->resolved_id == id && rt->resolved_ok;
+        bool ok = rt->completed_id >= id;
         pthread_mutex_unlock(&rt->ckpt_mutex);
         if (resolved) {
             if (!ok || atomic_load(&rt->failed))

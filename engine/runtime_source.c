@@ -426,6 +426,7 @@ static void handle_line(source_ctx *c, const weir_line *line) {
         m->name_len = 5;
         m->value = weir_value_string(line->data, line->len);
         rec.value.type = WEIR_OBJECT;
+        rec.value.n_hidden = 0;
         rec.value.len = 1;
         rec.value.as.members = m;
     } else {
@@ -437,6 +438,10 @@ static void handle_line(source_ctx *c, const weir_line *line) {
             return;
         }
     }
+    /* A decoded record has no hidden members yet (value.h n_hidden): neither
+     * the text branch nor the JSON decoder sets the top-level count, and a
+     * stale one makes the encoder drop members. */
+    rec.value.n_hidden = 0;
     int64_t stamp_ms = c->watermark_ms; /* (2) */
     if (line->partition >= c->n_parts)
         grow_parts(c, line->partition + 1); /* (5) */

@@ -132,7 +132,15 @@ int weir_cmd_run(int argc, char **argv) {
             exit_code = err.code == WEIR_EINVAL ? WEIR_EXIT_USAGE : WEIR_EXIT_FAILURE;
             goto done;
         }
-        if (exactly_once && !fresh && !savepoint) {
+        if (exactly_once && (fresh || savepoint)) {
+            /* Markers of the previous run name checkpoints --fresh deleted or a
+             * savepoint replaces: a crash before this run's first commit must
+             * not restore them (kafka_output.h). */
+            if (weir_kafka_output_forget_checkpoints(kafka_out, &err) < 0) {
+                weir_log(WEIR_LOG_ERROR, job->name, "resetting the checkpoint markers: %s", err.msg);
+                goto done;
+            }
+        } else if (exactly_once) {
             if (weir_kafka_output_committed_checkpoint(kafka_out, &committed_id, &err) < 0) {
                 weir_log(WEIR_LOG_ERROR, job->name, "reading the checkpoint markers: %s", err.msg);
                 goto done;

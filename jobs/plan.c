@@ -181,7 +181,9 @@ weir_plan *weir_plan_build(weir_job *job, const weir_plan_options *opts, weir_er
         if (build_sink(plan, &plan->nodes[sink0 + i], job, &job->sinks[i],
                        opts->sink_lengths ? opts->sink_lengths[i] : 0, opts, err) < 0)
             goto fail;
-    if (opts->exactly_once && opts->kafka_output) {
+    /* Exactly-once: commit the transaction after each checkpoint; at-least-once:
+     * the same call only moves the weir.checkpoint header on (kafka_output.h). */
+    if (opts->kafka_output) {
         plan->graph.txn_vt = &weir_kafka_output_txn_vt;
         plan->graph.txn_io = opts->kafka_output;
     }
