@@ -310,7 +310,8 @@ static int setup(weir_rt *rt, const weir_graph *g, weir_error *err) {
     pthread_mutex_init(&rt->ckpt_mutex, NULL);
     weir_waiter_init(&rt->sink_waiter);
     weir_waiter_init(&rt->coordinator_waiter);
-    atomic_init(&rt->ckpt_requested, 0);
+    atomic_init(&rt->ckpt_requested, rt->hooks && rt->hooks->first_id ? rt->hooks->first_id - 1 : 0);
+    rt->resolved_id = rt->hooks && rt->hooks->first_id ? rt->hooks->first_id - 1 : 0;
     rt->node_sink = malloc(g->n_nodes * sizeof *rt->node_sink);
     rt->node_keyed = malloc(g->n_nodes * sizeof *rt->node_keyed);
     rt->source_node = malloc(g->n_nodes * sizeof *rt->source_node);
@@ -373,6 +374,9 @@ static int setup(weir_rt *rt, const weir_graph *g, weir_error *err) {
         src->rt = rt;
         src->index = s;
         src->node = rt->source_node[s];
+        /* Barrier ids of this run start at first_id: a resumed run must not
+         * send barriers for ids before it (no one waits for them). */
+        src->last_barrier = rt->hooks && rt->hooks->first_id ? rt->hooks->first_id - 1 : 0;
         weir_waiter_init(&src->waiter);
         pthread_mutex_init(&src->gen_mutex, NULL);
         if (weir_ring_init(&rt->src_to_sink[s].forward, WEIR_RING_CAPACITY) ||

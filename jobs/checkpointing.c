@@ -124,6 +124,11 @@ static uint64_t plan_fingerprint(const weir_job *job, const uint64_t *window_fin
         hash_str(st, src->time_zone);
         hash_i64(st, src->delay_ms);
         hash_i64(st, src->idle_ms);
+        if (src->kind == WEIR_CONN_KAFKA) { /* what is read, not where the brokers are */
+            for (size_t t = 0; t < src->kafka.n_topics; t++)
+                hash_str(st, src->kafka.topics[t]);
+            hash_i64(st, src->kafka_timestamp);
+        }
     }
     for (size_t i = 0, k = 0; i < job->n_ops; i++) {
         const weir_job_op *op = &job->ops[i];
@@ -146,6 +151,8 @@ static uint64_t plan_fingerprint(const weir_job *job, const uint64_t *window_fin
         hash_str(st, job->sinks[i].name);
         hash_i64(st, job->sinks[i].kind);
         hash_str(st, job->sinks[i].path);
+        if (job->sinks[i].kind == WEIR_CONN_KAFKA)
+            hash_str(st, job->sinks[i].kafka.topics[0]);
         for (size_t f = 0; f < job->sinks[i].n_from; f++)
             hash_str(st, job->sinks[i].from[f]);
     }

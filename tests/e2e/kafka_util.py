@@ -314,29 +314,6 @@ def headers_of(msg):
     return out
 
 
-def by_partition(msgs):
-    """{partition: [payload bytes in offset order]}; checks offsets 0.. without gaps."""
-    parts = collections.defaultdict(list)
-    for m in sorted(msgs, key=lambda m: (m["partition"], m["offset"])):
-        parts[m["partition"]].append(m)
-    return parts
-
-
-def end_offsets(servers, topic, partitions):
-    """{partition: high watermark} via kcat -Q (timestamp -1 = the end)."""
-    args = ["-Q", "-b", servers]
-    for p in range(partitions):
-        args += ["-t", "%s:%d:-1" % (topic, p)]
-    r = kcat(args)
-    check(r.returncode == 0, "kcat -Q failed: %s" % r.stderr.decode()[-500:])
-    out = {}
-    for line in r.stdout.decode().splitlines():
-        m = re.match(r"\s*(\S+) \[(\d+)\] offset (-?\d+)", line)
-        if m:
-            out[int(m.group(2))] = int(m.group(3))
-    return out
-
-
 # ================================================================ job files
 
 
@@ -508,10 +485,6 @@ def compare_windows(got, want, only=None, limit=6):
     if problems:
         raise AssertionError("%d windows expected, %d missing, %d differ:\n  %s"
                              % (len(keys), missing, n_bad, "\n  ".join(problems)))
-
-
-def read_dead_file(path):
-    return U.read_jsonl(path)
 
 
 def wait_until(fn, timeout, interval=0.2):

@@ -39,7 +39,7 @@ import time
 
 import e2e_util as U
 from cli_util import case, check, eq, main
-from kafka_util import (AGGS, Broker, WProc, compare_windows, consume, expect_exit, gen_partition, headers_of,
+from kafka_util import (Broker, WProc, compare_windows, consume, expect_exit, gen_partition, headers_of,
                         kafka_window_job, keys_for, last_per_window, model_job, model_per_partition, now_ms,
                         produce, results_from, run_weir, scale, wait_until, window_wid, workdir, write_job)
 
@@ -159,6 +159,42 @@ def windows_from_a_4_partition_topic_match_the_model_with_keys_timestamps_header
         check(not extra_w, "windows the model does not have: %r" % [got[w] for w in extra_w[:3]])
         print("     %d events in 4 partitions, %d windows, %d dead letters (%d of 24 far-behind events late), %.1fs"
               % (4 * n_per, len(got), len(dls), n_late, pr.seconds()))
+
+
+@case
+def an_empty_partition_holds_the_watermark_back_until_its_first_record():
+    """SPEC §4: with `idle` unset, an empty, unfinished partition holds the
+    watermark back -- so a record that arrives there later, older than what the
+    other partition has shown, is not late."""
+    t0 = 1_790_000_000_000
+    with Broker(["hold:2", "hold-out:2"]) as b:
+        produce(b.servers, "hold", 0, ['{"user":"a","ts":%d,"amount":%d}' % (t0 + 1000 * i, i) for i in range(120)])
+        d = workdir("khold")
+        dl = os.path.join(d, "dl.jsonl")
+        job = kafka_window_job("khold", b.servers, in_topic="hold", out_topic="hold-out", stop="never", dlq=dl)
+        pr = WProc(run_args(write_job(d, job), os.path.join(d, "state")))
+        try:
+            check(pr.wait_line("running with", timeout=30) is not None, "job did not start\n" + pr.describe())
+            time.sleep(2.0)
+            early = consume(b.servers, "hold-out")
+            produce(b.servers, "hold", 1, ['{"user":"b","ts":%d,"amount":5}' % (t0 + 5000)])
+            time.sleep(0.5)
+            produce(b.servers, "hold", 0, ['{"user":"a","ts":%d,"amount":0}' % (t0 + 3_600_000)])
+            produce(b.servers, "hold", 1, ['{"user":"b","ts":%d,"amount":0}' % (t0 + 3_600_000)])
+            want_b = ((("s", "b"),), t0, t0 + 10000)
+            got = wait_until(lambda: last_per_window(results_from(consume(b.servers, "hold-out")))
+                             if len(consume(b.servers, "hold-out")) >= 13 else None, 30)
+        finally:
+            pr.signal(signal.SIGTERM)
+            pr.finish(60)
+        expect_exit(pr, 0, "SIGTERM")
+        late = [r for r in U.read_jsonl(dl) if r.get("reason") == "late"]
+        check(not early and not late,
+              "partition 1 was empty and unfinished, yet %d windows fired before it had a record and %d records were "
+              "late, e.g. %r" % (len(early), len(late), late[:1] or [m["payload"] for m in early[:1]]))
+        check(got and want_b in got and got[want_b]["n"] == 1 and got[want_b]["total"] == 5,
+              "window of b [t0, t0+10s) missing or wrong: %r" % ((got or {}).get(want_b),))
+        eq(sorted(r["n"] for w, r in got.items() if r["user"] == "a"), [10] * 12, "counts of a's 12 windows")
 
 
 # ================================================================ metadata fields

@@ -33,7 +33,6 @@ Rules come from SPEC §2 (kafka keys), §4 (windows over partitions), §5
 from the latest completed checkpoint), §6 (dead letters).
 """
 
-import json
 import os
 import random
 import re
@@ -118,7 +117,11 @@ def at_least_once_job_killed_at_20_moments_loses_no_window():
                        timeout=240)
         expect_exit(ref, 0, "uninterrupted run")
         T = max(ref.seconds(), 0.5)
-        compare_windows(last_per_window(results_from(consume(b.servers, "ref"))), finals)
+        try:
+            compare_windows(last_per_window(results_from(consume(b.servers, "ref"))), finals)
+            check_dead_file(os.path.join(d, "ref-dl.jsonl"), dead, "uninterrupted run")
+        except AssertionError as e:
+            raise AssertionError("uninterrupted run: %s\n%s" % (e, ref.describe()))
 
         kills, starts, rounds, modes = 0, 0, 0, {}
         t_start = time.monotonic()
@@ -131,6 +134,7 @@ def at_least_once_job_killed_at_20_moments_loses_no_window():
             state = os.path.join(d, "state-%d" % rounds)
             args = ["run", path, "--state-dir", state, "--set", "sinks.out.kafka.topic=" + topic]
             fresh = True
+            history = []
             while True:
                 check(starts < 200, "no progress after %d starts" % starts)
                 want_resume = None if fresh else (checkpoints(state)[0] or [None])[-1]
@@ -159,6 +163,10 @@ def at_least_once_job_killed_at_20_moments_loses_no_window():
                 sent = mode is not None and pr.kill9()
                 rc = pr.finish(60 + 20 * T)
                 got_resume = resume_id(pr)
+                history.append("start %d: %s%s after %.3fs, exit %s, resumed %s, checkpoints %s%s" % (
+                    starts, mode or "no kill", " --fresh" if want_resume is None and len(history) == 0 else "",
+                    pr.seconds(), rc, got_resume, [int(x) for x in re.findall(CHK_RE, pr.stderr())],
+                    " (job finished)" if "job finished" in pr.stderr() else ""))
                 if want_resume is not None and ("running with" in pr.stderr() or got_resume is not None):
                     check(got_resume == want_resume, "start %d: newest complete checkpoint on disk %d, weir resumed from %r\n%s"
                           % (starts, want_resume, got_resume, pr.describe()))
@@ -175,8 +183,9 @@ def at_least_once_job_killed_at_20_moments_loses_no_window():
                 check(not extra, "windows the model does not have: %r" % sorted(extra, key=repr)[:3])
                 check_dead_file(os.path.join(d, "dl.jsonl"), dead, "round %d" % rounds)
             except AssertionError as e:
-                raise AssertionError("after round %d (%d kills in %d starts: %r):\n%s\nlast start of the round:\n%s"
-                                     % (rounds, kills, starts, modes, e, pr.describe()))
+                raise AssertionError("after round %d (%d kills in %d starts: %r):\n%s\nstarts of the round:\n  %s\n"
+                                     "last start of the round:\n%s"
+                                     % (rounds, kills, starts, modes, e, "\n  ".join(history), pr.describe()))
             print("     round %d: %d output messages for %d windows (%d duplicates)"
                   % (rounds, len(pairs), len(finals), len(pairs) - len(finals)), flush=True)
         print("     %d events, uninterrupted %.2fs; %d kills (%s) in %d starts over %d rounds; %.1fs"

@@ -144,9 +144,9 @@ def count_per_partition(msgs):
 def exactly_once_without_crashes_writes_every_window_once_with_checkpoint_headers():
     rng = random.Random(SEED)
     with Broker(["events:4", "results:4"]) as b:
-        finals = setup_input(b, rng, scaled(8000))
+        finals = setup_input(b, rng, scaled(40000, 20000))
         d = workdir("keos0")
-        job = kafka_window_job("keos0", b.servers, delivery="exactly-once", interval="200ms",
+        job = kafka_window_job("keos0", b.servers, delivery="exactly-once", interval="25ms",
                                dlq=os.path.join(d, "dl.jsonl"))
         pr = run_weir(["run", write_job(d, job), "--state-dir", os.path.join(d, "state")], timeout=240)
         expect_exit(pr, 0, "exactly-once job")
@@ -172,8 +172,11 @@ def exactly_once_without_crashes_writes_every_window_once_with_checkpoint_header
                   % (m["partition"], m["offset"]))
             last[m["partition"]] = c
         eq(newest_marker(b, "keos0"), final_id, "newest marker in keos0.checkpoints = the final checkpoint")
-        print("     %d windows, %d checkpoints, headers spanning checkpoints %d..%d, %.1fs"
-              % (len(finals), len(ids), min(checkpoint_header(m) for m, _ in pairs), final_id, pr.seconds()))
+        spread = sorted({checkpoint_header(m) for m, _ in pairs})
+        if len(spread) < 2:
+            print("     note: all output went into the transaction of checkpoint %r (a slow build?)" % spread)
+        print("     %d windows, %d checkpoints, headers name checkpoints %s, %.1fs"
+              % (len(finals), len(ids), spread, pr.seconds()))
 
 
 # ================================================================ crashes
@@ -213,6 +216,14 @@ def crash_round(b, job, path, state, topic, rng, T, kills_left, log):
     """Starts the job until it exits 0, killing it kills_left times; returns
     (incarnations, kills made)."""
     incs = []
+    hist = []
+    try:
+        return _crash_round(b, job, path, state, topic, rng, T, kills_left, log, incs, hist)
+    except AssertionError as e:
+        raise AssertionError("%s\nstarts of this round:\n  %s" % (e, "\n  ".join(hist) or "(none finished)"))
+
+
+def _crash_round(b, job, path, state, topic, rng, T, kills_left, log, incs, hist):
     kills = 0
     restored = 0
     fresh = True
@@ -229,7 +240,7 @@ def crash_round(b, job, path, state, topic, rng, T, kills_left, log):
         if kills < kills_left:
             r = rng.random()
             if r < 0.6:
-                fault = "%s:%d" % (rng.choice(FAULTS), rng.choice([1, 1, 2, 2, 3, 4, 6]))
+                fault = "%s:%d" % (rng.choice(FAULTS), rng.choice([1, 1, 1, 2, 2, 3, 4]))
                 binary, env = WEIR_FAULTS, {"WEIR_FAULT": fault}
                 mode = "fault"
             else:
@@ -244,9 +255,12 @@ def crash_round(b, job, path, state, topic, rng, T, kills_left, log):
             else:
                 time.sleep(rng.uniform(0, 0.9 * T))
             pr.kill9()
-        rc = pr.finish(90 + 20 * T)
+        rc = pr.finish(60 + 20 * T)
         inc = Incarnation(pr, counts, visible, fault)
         incs.append(inc)
+        hist.append("start %d: %s, exit %s after %.2fs; newest marker before %d, weir's %s, resumed %s, complete %s"
+                    % (len(incs), fault or mode or "no kill", rc, pr.seconds(), visible, inc.marker, inc.resumed,
+                       inc.completes))
         # (b) the restore decision follows the newest marker kcat saw.
         if not fresh and inc.marker is not None:
             check(inc.marker == visible, "start %d restored per marker %d, but the newest marker in %s.checkpoints was %d\n%s"
@@ -314,24 +328,27 @@ def committed_view(b, topic, incs):
 def exactly_once_job_killed_at_20_moments_and_fault_points_keeps_results_once():
     rng = random.Random(SEED + 1)
     with Broker(["events:4", "ref:4"]) as b:
-        finals = setup_input(b, rng, scaled(10000))
+        finals = setup_input(b, rng, scaled(40000))
         d = workdir("keos")
-        job = kafka_window_job("keos", b.servers, delivery="exactly-once", interval="100ms",
+        job = kafka_window_job("keos", b.servers, delivery="exactly-once", interval="25ms",
                                dlq=os.path.join(d, "dl.jsonl"))
-        path = write_job(d, job)
         ref_job = dict(job, job="keosref", sinks={"out": {"from": "w", "kafka": {"topic": "ref", "delivery": "exactly-once"}}})
         ref = run_weir(["run", write_job(d, ref_job), "--state-dir", os.path.join(d, "ref-state")], timeout=240)
         expect_exit(ref, 0, "uninterrupted exactly-once run")
         T = max(ref.seconds(), 0.5)
         compare_windows(last_per_window(results_from(consume(b.servers, "ref"))), finals)
 
-        state = os.path.join(d, "state")
         kills, rounds, log, t0 = 0, 0, [], time.monotonic()
         while kills < KILLS:
             rounds += 1
-            check(rounds <= 8, "%d rounds, only %d kills" % (rounds, kills))
+            check(rounds <= 16, "%d rounds, only %d kills" % (rounds, kills))
             topic = "eos-out-%d" % rounds
-            incs, k = crash_round(b, "keos", path, state, topic, rng, T, KILLS - kills, log)
+            # A job name and state dir per round: a --fresh start killed before it
+            # cleared anything must not let the next start find the last round's state.
+            name = "keos-%d" % rounds
+            path = write_job(d, dict(job, job=name))
+            state = os.path.join(d, "state-%d" % rounds)
+            incs, k = crash_round(b, name, path, state, topic, rng, T, KILLS - kills, log)
             kills += k
             try:
                 pairs = results_from(consume(b.servers, topic))
