@@ -140,10 +140,12 @@ static int add_line(weir_line_source *s, size_t n, const char *data, size_t len)
     }
     if (len > 0 && data[len - 1] == '\r')
         len--; /* CRLF: the '\r' is part of the terminator */
-    s->lines[n].data = data;
-    s->lines[n].len = (uint32_t)len;
-    s->lines[n].partition = 0;
-    s->lines[n].offset = s->base_offset + (int64_t)(data - s->buf);
+    s->lines[n] = (weir_line){
+        .data = data,
+        .len = (uint32_t)len,
+        .partition = 0,
+        .offset = s->base_offset + (int64_t)(data - s->buf),
+    }; /* no key, no timestamp */
     return 0;
 }
 

@@ -161,7 +161,10 @@ def at_least_once_job_killed_at_20_moments_loses_no_window():
                         mode = "random"
                         time.sleep(rng.uniform(0, 0.5 * T))
                 sent = mode is not None and pr.kill9()
-                rc = pr.finish(60 + 20 * T)
+                try:
+                    rc = pr.finish(60 + 20 * T)
+                except AssertionError as e:
+                    raise AssertionError("%s\nearlier starts of round %d:\n  %s" % (e, rounds, "\n  ".join(history)))
                 got_resume = resume_id(pr)
                 history.append("start %d: %s%s after %.3fs, exit %s, resumed %s, checkpoints %s%s" % (
                     starts, mode or "no kill", " --fresh" if want_resume is None and len(history) == 0 else "",
