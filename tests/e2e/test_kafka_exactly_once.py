@@ -341,7 +341,9 @@ def exactly_once_job_killed_at_20_moments_and_fault_points_keeps_results_once():
         kills, rounds, log, t0 = 0, 0, [], time.monotonic()
         while kills < KILLS:
             rounds += 1
-            check(rounds <= 16, "%d rounds, only %d kills" % (rounds, kills))
+            # A fault point whose K-th hit never comes (the job ended first) makes a
+            # round without a kill: allow plenty of rounds.
+            check(rounds <= 60, "%d rounds, only %d kills" % (rounds, kills))
             topic = "eos-out-%d" % rounds
             # A job name and state dir per round: a --fresh start killed before it
             # cleared anything must not let the next start find the last round's state.
