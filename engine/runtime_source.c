@@ -600,6 +600,10 @@ void *weir_rt_source_main(void *arg) {
             end_kind = WEIR_BATCH_STOP;
             break;
         }
+        /* (5): every partition the source knows now counts for the watermark
+         * before any record of this chunk is judged -- a partition first seen
+         * with this chunk must not find the watermark already past it. */
+        grow_parts(&c, c.node->u.source.vt->n_partitions(c.node->u.source.io));
         c.gen = generation_get(&c);
         const weir_line *lines = adopt_chunk(&c, &chunk);
         for (size_t i = 0; i < chunk.n_lines; i++) {
