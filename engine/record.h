@@ -19,7 +19,7 @@
 /* Where a record came from (SPEC §6 dead-letter fields). */
 typedef struct weir_origin {
     uint32_t source;         /* index of the source in the plan */
-    uint32_t partition;      /* source partition; 0 for a file or stdin */
+    uint32_t partition;      /* the Kafka partition number (dead letters, SPEC §6); 0 for a file or stdin */
     int64_t offset;          /* byte offset of the line (file), Kafka offset */
     const char *raw;         /* borrowed: the original value bytes, without the
                                 line terminator; valid as long as the record */

@@ -233,6 +233,18 @@ static void maybe_barrier(source_ctx *c) {
 
 /* ------------------------------------------------------------ per record */
 
+/* SPEC §6 `partition` of a record: the Kafka partition number (describe),
+ * not the source's partition index, which differs with several topics. */
+static int64_t reported_partition(const source_ctx *c, uint32_t p) {
+    const weir_source_vt *vt = c->node->u.source.vt;
+    if (!vt->describe)
+        return p;
+    const char *topic = NULL;
+    int32_t kp = (int32_t)p;
+    vt->describe(c->node->u.source.io, p, &topic, &kp);
+    return kp;
+}
+
 static void dead_letter(source_ctx *c, int reason, const char *error, const char *operator_name,
                         const weir_line *line) {
     weir_dead_letter dl = {
@@ -240,7 +252,7 @@ static void dead_letter(source_ctx *c, int reason, const char *error, const char
         .error = error,
         .source = c->node->name,
         .operator_name = operator_name,
-        .partition = line->partition,
+        .partition = reported_partition(c, line->partition),
         .offset = line->offset,
         .value = line->data,
         .value_len = line->len,
@@ -483,7 +495,7 @@ static void handle_line(source_ctx *c, const weir_line *line) {
         raise_watermark(c);
     }
     rec.origin.source = c->src->index;
-    rec.origin.partition = line->partition;
+    rec.origin.partition = (uint32_t)reported_partition(c, line->partition); /* dead letters only */
     rec.origin.offset = line->offset;
     rec.origin.raw = line->data;
     rec.origin.raw_len = line->len;

@@ -393,7 +393,10 @@ Test(runtime_partitions, the_transaction_commits_each_checkpoint_after_it_comple
     job j = {.src = s, .idle_ms = -1, .direct = true, .hooks = &h, .txn = true, .parallelism = 2};
     run_job(&j);
     cr_assert_eq(j.rc, 0, "%s", j.err.msg);
-    cr_assert_eq(n_aborts, 0);
+    /* Only the checkpoint in flight when the input ended may be aborted
+     * (interrupted: the job is ending); it must get no transaction commit,
+     * which the one-to-one match of txns and commits below checks. */
+    cr_assert_leq(n_aborts, 1, "aborted checkpoints: %d", n_aborts);
     cr_assert_geq(n_commits, 4, "periodic checkpoints completed: %d", n_commits);
     cr_assert(commits[n_commits - 1].final_checkpoint && commits[n_commits - 1].finished);
     cr_assert_eq((uint64_t)n_commits, j.stats.checkpoints_completed);
