@@ -332,6 +332,18 @@ weir_job_checkpoints *weir_job_checkpoints_open(const weir_job *job, const weir_
         /* DESIGN §5: the newest checkpoint whose transaction committed. Newer
          * local ones never committed (their output was aborted); none
          * committed: nothing of this job's output is visible, start over. */
+        /* Local checkpoints newer than the committed one belong to aborted
+         * transactions: they can never be restored, and left there they would
+         * push the committed one out of `retain` after a few crashes. */
+        if (!opts->committed_id) {
+            if (weir_checkpoint_store_clear(c->store, err) < 0)
+                goto fail;
+        } else {
+            uint64_t max_id = weir_checkpoint_store_next_id(c->store) - 1;
+            for (uint64_t id = opts->committed_id + 1; id <= max_id; id++)
+                if (weir_checkpoint_store_abort(c->store, id, err) < 0)
+                    goto fail;
+        }
         if (opts->committed_id) {
             char *dir = weir_checkpoint_store_path(c->store, opts->committed_id);
             if (!dir || weir_checkpoint_store_read(dir, &c->restored, err) < 0) {
