@@ -459,13 +459,14 @@ static void handle_line(source_ctx *c, const weir_line *line) {
         grow_parts(c, line->partition + 1); /* (5) */
     uint32_t p = line->partition;
     c->part_touched[p] = 1;
-    if (node->u.source.kafka_metadata) {
-        const char *topic = NULL;
-        int32_t kp = (int32_t)p;
-        if (node->u.source.vt->describe)
-            node->u.source.vt->describe(node->u.source.io, p, &topic, &kp);
-        weir_record_meta_add(&rec.value, line, topic, kp, a);
-    }
+    /* The partition's identity, once per record: metadata fields and the
+     * dead letters' `partition` (SPEC §6: the Kafka partition number). */
+    const char *topic = NULL;
+    int32_t kafka_partition = (int32_t)p;
+    if (node->u.source.vt->describe)
+        node->u.source.vt->describe(node->u.source.io, p, &topic, &kafka_partition);
+    if (node->u.source.kafka_metadata)
+        weir_record_meta_add(&rec.value, line, topic, kafka_partition, a);
     bool has_event_time = node->u.source.event_time || node->u.source.kafka_timestamp;
     if (node->u.source.kafka_timestamp) {
         /* SPEC §4: a Kafka timestamp of -1 (none), or outside years 0000-9999. */
@@ -495,7 +496,7 @@ static void handle_line(source_ctx *c, const weir_line *line) {
         raise_watermark(c);
     }
     rec.origin.source = c->src->index;
-    rec.origin.partition = (uint32_t)reported_partition(c, line->partition); /* dead letters only */
+    rec.origin.partition = (uint32_t)kafka_partition; /* dead letters only */
     rec.origin.offset = line->offset;
     rec.origin.raw = line->data;
     rec.origin.raw_len = line->len;
