@@ -9,25 +9,7 @@
 
 #include "connectors/kafka_offsets.h"
 
-static rd_kafka_t *mock_rk;
-static rd_kafka_mock_cluster_t *mock;
-static char bootstraps[256];
-
-static void mock_start(void) {
-    char e[512];
-    rd_kafka_conf_t *c = rd_kafka_conf_new();
-    rd_kafka_conf_set(c, "log_level", "0", e, sizeof e);
-    mock_rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, e, sizeof e);
-    cr_assert(mock_rk);
-    mock = rd_kafka_mock_cluster_new(mock_rk, 1);
-    cr_assert(mock);
-    snprintf(bootstraps, sizeof bootstraps, "%s", rd_kafka_mock_cluster_bootstraps(mock));
-}
-
-static void mock_stop(void) {
-    rd_kafka_mock_cluster_destroy(mock);
-    rd_kafka_destroy(mock_rk);
-}
+#include "tests/kafka_mock_harness.h"
 
 static rd_kafka_t *client(rd_kafka_type_t type, const char *group) {
     char e[512];

@@ -25,27 +25,15 @@
 
 /* ------------------------------------------------------------ the broker */
 
-static rd_kafka_t *mock_rk;
-static rd_kafka_mock_cluster_t *mock;
-static char bootstraps[256];
+#include "tests/kafka_mock_harness.h"
 
 static void mock_up(void) {
-    char why[256];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "0", why, sizeof why);
-    mock_rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
-    cr_assert(mock_rk, "%s", why);
-    mock = rd_kafka_mock_cluster_new(mock_rk, 1);
-    cr_assert(mock);
-    snprintf(bootstraps, sizeof bootstraps, "%s", rd_kafka_mock_cluster_bootstraps(mock));
+    mock_start();
     rd_kafka_mock_topic_create(mock, "out", 1, 1);
     rd_kafka_mock_topic_create(mock, "j.checkpoints", 1, 1);
 }
 
-static void mock_down(void) {
-    rd_kafka_mock_cluster_destroy(mock);
-    rd_kafka_destroy(mock_rk);
-}
+static void mock_down(void) { mock_stop(); }
 
 /* --------------------------------------------------------- reading back */
 

@@ -39,25 +39,7 @@ rd_kafka_resp_err_t rd_kafka_metadata(rd_kafka_t *rk, int all_topics, rd_kafka_t
     return e;
 }
 
-static rd_kafka_t *mock_rk;
-static rd_kafka_mock_cluster_t *mock;
-static char bootstraps[256];
-
-static void mock_start(void) {
-    char e[512];
-    rd_kafka_conf_t *c = rd_kafka_conf_new();
-    rd_kafka_conf_set(c, "log_level", "0", e, sizeof e);
-    mock_rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, e, sizeof e);
-    cr_assert(mock_rk);
-    mock = rd_kafka_mock_cluster_new(mock_rk, 1);
-    cr_assert(mock);
-    snprintf(bootstraps, sizeof bootstraps, "%s", rd_kafka_mock_cluster_bootstraps(mock));
-}
-
-static void mock_stop(void) {
-    rd_kafka_mock_cluster_destroy(mock);
-    rd_kafka_destroy(mock_rk);
-}
+#include "tests/kafka_mock_harness.h"
 
 TestSuite(kafka_source, .init = mock_start, .fini = mock_stop, .timeout = 60);
 
