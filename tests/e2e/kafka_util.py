@@ -39,6 +39,7 @@ import time
 import e2e_util as U
 import weir_model as M
 from cli_util import WEIR, Skip, check, require_binary, tmpdir, weir_env
+from recovery_util import Proc
 
 WEIR_FAULTS = os.environ.get("WEIR_FAULTS") or os.path.join(os.path.dirname(WEIR), "weir-faults")
 KCAT = os.environ.get("KCAT") or "kcat"
@@ -73,98 +74,9 @@ def require_kcat():
 # ================================================================ processes
 
 
-class WProc:
-    """A running `weir ARGS` (or another binary); stdout and stderr read line by
-    line by threads so a test can wait for a log line while it runs."""
-
-    def __init__(self, args, binary=None, env=None, stdin=False):
-        require_binary()
-        self.binary = binary or WEIR
-        self.args = [str(a) for a in args]
-        self.t0 = time.monotonic()
-        self.p = subprocess.Popen([self.binary] + self.args,
-                                  stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=weir_env(env))
-        self.pid = self.p.pid
-        self.err, self.out = [], []
-        self.cv = threading.Condition()
-        self.open_streams = 2
-        self.threads = [threading.Thread(target=self._read, args=(self.p.stderr, self.err), daemon=True),
-                        threading.Thread(target=self._read, args=(self.p.stdout, self.out), daemon=True)]
-        for t in self.threads:
-            t.start()
-        self.rc = None
-
-    def _read(self, stream, sink):
-        for raw in stream:
-            with self.cv:
-                sink.append(raw.decode("utf-8", "replace"))
-                self.cv.notify_all()
-        with self.cv:
-            self.open_streams -= 1
-            self.cv.notify_all()
-
-    def wait_line(self, regex, count=1, timeout=60.0, stream="err"):
-        """Waits until `count` lines of stderr (or stdout) match; returns the last
-        match, or None when the stream closed or timeout passed first."""
-        rx = re.compile(regex)
-        lines = self.err if stream == "err" else self.out
-        t_end = time.monotonic() + timeout
-        with self.cv:
-            while True:
-                ms = [m for m in (rx.search(l) for l in lines) if m]
-                if len(ms) >= count:
-                    return ms[count - 1]
-                left = t_end - time.monotonic()
-                if self.open_streams == 0 or left <= 0:
-                    return None
-                self.cv.wait(min(left, 0.2))
-
-    def alive(self):
-        return self.p.poll() is None
-
-    def kill9(self):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGKILL)
-            return True
-        return False
-
-    def signal(self, sig):
-        if self.p.poll() is None:
-            self.p.send_signal(sig)
-
-    def finish(self, timeout=120.0):
-        try:
-            self.rc = self.p.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait()
-            for t in self.threads:
-                t.join(5)
-            raise AssertionError("process did not exit within %.0fs: %s\nstderr tail:\n%s"
-                                 % (timeout, self.describe_args(), self.stderr()[-3000:]))
-        for t in self.threads:
-            t.join(10)
-        return self.rc
-
-    def seconds(self):
-        return time.monotonic() - self.t0
-
-    def stderr(self):
-        with self.cv:
-            return "".join(self.err)
-
-    def stdout(self):
-        with self.cv:
-            return "".join(self.out)
-
-    def describe_args(self):
-        return "%s %s" % (os.path.basename(self.binary), " ".join(self.args))
-
-    def describe(self):
-        return "%s\nexit %s after %.2fs\nstdout: %s\nstderr tail:\n%s" % (
-            self.describe_args(), self.rc, self.seconds(), self.stdout()[-1000:] or "(empty)",
-            self.stderr()[-4000:] or "(empty)")
+# A running weir (or weir-faults): recovery_util.Proc, which reads stdout and
+# stderr line by line so a test can wait for a log line (wait_line).
+WProc = Proc
 
 
 def run_weir(args, timeout=180.0, binary=None, env=None):

@@ -42,16 +42,18 @@ RESUME_RE = re.compile(r"resuming from checkpoint (\d+)|already finished \(check
 
 
 class Proc:
-    """A running `weir ARGS`; stdout and stderr are read line by line by threads,
-    so a test can wait for a log line while the process runs."""
+    """A running `weir ARGS` (or another binary, e.g. weir-faults, with extra
+    environment); stdout and stderr are read line by line by threads, so a test
+    can wait for a log line while the process runs."""
 
-    def __init__(self, args, stdin=False):
+    def __init__(self, args, stdin=False, binary=None, env=None):
         require_binary()
+        self.binary = binary or WEIR
         self.args = [str(a) for a in args]
         self.t0 = time.monotonic()
-        self.p = subprocess.Popen([WEIR] + self.args,
+        self.p = subprocess.Popen([self.binary] + self.args,
                                   stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=weir_env())
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=weir_env(env))
         self.pid = self.p.pid
         self.err, self.out = [], []
         self.cv = threading.Condition()
@@ -74,11 +76,16 @@ class Proc:
     def wait_err(self, regex, count=1, timeout=60.0):
         """Waits until `count` stderr lines match regex; returns the last match, or
         None when stderr closed (the process ended) or timeout passed first."""
+        return self.wait_line(regex, count, timeout)
+
+    def wait_line(self, regex, count=1, timeout=60.0, stream="err"):
+        """wait_err on stderr ("err") or stdout ("out")."""
         rx = re.compile(regex)
+        lines = self.err if stream == "err" else self.out
         t_end = time.monotonic() + timeout
         with self.cv:
             while True:
-                ms = [m for m in (rx.search(l) for l in self.err) if m]
+                ms = [m for m in (rx.search(l) for l in lines) if m]
                 if len(ms) >= count:
                     return ms[count - 1]
                 left = t_end - time.monotonic()
@@ -108,7 +115,7 @@ class Proc:
             self.p.wait()
             for t in self.threads:
                 t.join(5)
-            raise AssertionError("weir did not exit within %.0fs: %s\nstderr tail:\n%s"
+            raise AssertionError("process did not exit within %.0fs: %s\nstderr tail:\n%s"
                                  % (timeout, self.describe_args(), self.stderr()[-3000:]))
         for t in self.threads:
             t.join(10)
@@ -131,7 +138,7 @@ class Proc:
             return "".join(self.out)
 
     def describe_args(self):
-        return "weir " + " ".join(self.args)
+        return "%s %s" % (os.path.basename(self.binary), " ".join(self.args))
 
     def describe(self):
         return "%s\nexit %s after %.2fs\nstdout: %s\nstderr tail:\n%s" % (
