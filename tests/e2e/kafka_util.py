@@ -38,7 +38,7 @@ import time
 
 import e2e_util as U
 import weir_model as M
-from cli_util import WEIR, Skip, check, require_binary, tmpdir, weir_env
+from cli_util import WEIR, Skip, check, eq, require_binary, tmpdir, weir_env
 from recovery_util import Proc
 
 WEIR_FAULTS = os.environ.get("WEIR_FAULTS") or os.path.join(os.path.dirname(WEIR), "weir-faults")
@@ -214,6 +214,21 @@ def consume(servers, topic, timeout=60.0, extra=()):
     for line in p.stdout.decode("utf-8", "replace").splitlines():
         if line.strip():
             out.append(json.loads(line))
+    return out
+
+
+def read_parts(b, topic, check_offsets=True):
+    """{partition: [value bytes]} of a topic as kcat reads it, in offset order;
+    with check_offsets, the offsets must be 0, 1, 2, ... (nothing skipped)."""
+    parts = {}
+    for m in consume(b.servers, topic):
+        parts.setdefault(m["partition"], []).append(m)
+    out = {}
+    for p, ms in parts.items():
+        ms.sort(key=lambda m: m["offset"])
+        if check_offsets:
+            eq([m["offset"] for m in ms], list(range(len(ms))), "offsets of %s[%d] as kcat reads them" % (topic, p))
+        out[p] = [m["payload"].encode() for m in ms]
     return out
 
 

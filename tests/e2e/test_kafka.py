@@ -39,7 +39,7 @@ import time
 
 import e2e_util as U
 from cli_util import case, check, eq, main
-from kafka_util import (Broker, WProc, compare_windows, consume, expect_exit, gen_partition, headers_of,
+from kafka_util import (read_parts, Broker, WProc, compare_windows, consume, expect_exit, gen_partition, headers_of,
                         kafka_window_job, keys_for, last_per_window, model_job, model_per_partition, now_ms,
                         produce, results_from, run_weir, scale, wait_until, window_wid, workdir, write_job)
 
@@ -50,19 +50,6 @@ print("seed %d (rerun with WEIR_TEST_SEED=%d), scale %g" % (SEED, SEED, SCALE), 
 
 def scaled(n, lo=2000):
     return max(lo, int(n * SCALE))
-
-
-def read_parts(b, topic):
-    """{partition: [value bytes]} of a topic as kcat reads it, offsets 0.. checked."""
-    parts = {}
-    for m in consume(b.servers, topic):
-        parts.setdefault(m["partition"], []).append(m)
-    out = {}
-    for p, ms in parts.items():
-        ms.sort(key=lambda m: m["offset"])
-        eq([m["offset"] for m in ms], list(range(len(ms))), "offsets of %s[%d] as kcat reads them" % (topic, p))
-        out[p] = [m["payload"].encode() for m in ms]
-    return out
 
 
 def run_args(job_path, state, extra=()):

@@ -43,33 +43,19 @@ import time
 
 import e2e_util as U
 from cli_util import case, check, eq, main
-from kafka_util import (Broker, WProc, compare_windows, consume, expect_exit, gen_partition, kafka_window_job,
+from kafka_util import (read_parts, Broker, WProc, compare_windows, consume, expect_exit, gen_partition, kafka_window_job,
                         keys_for, last_per_window, model_job, model_per_partition, produce, results_from,
                         run_weir, scale, wait_until, workdir, write_job)
-from recovery_util import checkpoints
+from recovery_util import CHK_RE, RESUME_RE, checkpoints
 
 SEED = U.test_seed()
 SCALE = scale()
 KILLS = int(os.environ.get("WEIR_KAFKA_KILLS") or "20")
 print("seed %d (rerun with WEIR_TEST_SEED=%d), scale %g, %d kills" % (SEED, SEED, SCALE, KILLS), flush=True)
-CHK_RE = r"checkpoint (\d+) complete"
-RESUME_RE = re.compile(r"resuming from checkpoint (\d+)|already finished \(checkpoint (\d+)\)")
 
 
 def scaled(n, lo=1500):
     return max(lo, int(n * SCALE))
-
-
-def read_parts(b, topic):
-    parts = {}
-    for m in consume(b.servers, topic):
-        parts.setdefault(m["partition"], []).append(m)
-    out = {}
-    for p, ms in parts.items():
-        ms.sort(key=lambda m: m["offset"])
-        eq([m["offset"] for m in ms], list(range(len(ms))), "offsets of %s[%d]" % (topic, p))
-        out[p] = [m["payload"].encode() for m in ms]
-    return out
 
 
 def check_dead_file(path, dead, what):

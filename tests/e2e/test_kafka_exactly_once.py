@@ -72,7 +72,8 @@ import time
 
 import e2e_util as U
 from cli_util import case, check, eq, main
-from kafka_util import (WEIR_FAULTS, Broker, WProc, compare_windows, consume, expect_exit, gen_partition,
+from recovery_util import RESUME_RE
+from kafka_util import (read_parts, WEIR_FAULTS, Broker, WProc, compare_windows, consume, expect_exit, gen_partition,
                         headers_of, kafka_window_job, keys_for, last_per_window, model_job, model_per_partition,
                         produce, results_from, run_weir, scale, window_wid, workdir, write_job)
 
@@ -83,7 +84,6 @@ print("seed %d (rerun with WEIR_TEST_SEED=%d), scale %g, %d kills" % (SEED, SEED
 
 COMPLETE_RE = re.compile(r"checkpoint (\d+) complete")
 MARKER_RE = re.compile(r"newest committed checkpoint of (\S+): (\d+)")
-RESUME_RE = re.compile(r"resuming from checkpoint (\d+)|already finished \(checkpoint (\d+)\)")
 FAULT_RE = re.compile(r"fault point (\S+): killing the process \(hit (\d+)\)")
 FAULTS = ["eos.before_marker", "eos.before_commit", "eos.after_commit", "sink.after_flush",
           "checkpoint.after_metadata"]
@@ -93,17 +93,10 @@ def scaled(n, lo=1500):
     return max(lo, int(n * SCALE))
 
 
-def read_parts(b, topic):
-    parts = {}
-    for m in consume(b.servers, topic):
-        parts.setdefault(m["partition"], []).append(m)
-    return {p: [m["payload"].encode() for m in sorted(ms, key=lambda m: m["offset"])] for p, ms in parts.items()}
-
-
 def setup_input(b, rng, n_per):
     for p in range(4):
         produce(b.servers, "events", p, gen_partition(rng, p, n_per, keys_for(p), bad=2))
-    finals, dead, _ = model_per_partition(read_parts(b, "events"), model_job())
+    finals, dead, _ = model_per_partition(read_parts(b, "events", check_offsets=False), model_job())
     check(not any(d["reason"] == "late" for d in dead.values()), "generator made late events")
     return finals
 
