@@ -490,10 +490,18 @@ static void handle_line(source_ctx *c, const weir_line *line) {
         }
     }
     if (has_event_time && rec.event_time_ms > c->part_max_et[p]) {
+        /* The source watermark is >= the minimum over active partitions (1),
+         * so a partition above it is not the minimum and raising it changes
+         * nothing: only then is the O(partitions) minimum skipped. */
+        int64_t delay_ms = node->u.source.delay_ms;
+        bool may_raise = c->part_max_et[p] == WEIR_TIME_MIN || c->part_max_et[p] - delay_ms <= c->watermark_ms;
         c->part_max_et[p] = rec.event_time_ms;
-        if (c->part_idle[p] && rec.event_time_ms - node->u.source.delay_ms >= c->watermark_ms)
+        if (c->part_idle[p] && rec.event_time_ms - delay_ms >= c->watermark_ms) {
             c->part_idle[p] = 0; /* (4) caught up: rejoins the minimum */
-        raise_watermark(c);
+            may_raise = true;
+        }
+        if (may_raise)
+            raise_watermark(c);
     }
     rec.origin.source = c->src->index;
     rec.origin.partition = (uint32_t)kafka_partition; /* dead letters only */
