@@ -174,6 +174,42 @@ static int adopt(weir_job_checkpoints *c, bool savepoint, weir_error *err) {
     return 0;
 }
 
+/* SPEC §5: an output shorter than its checkpointed length is an error, also
+ * when nothing new would be written. Returns 0 or WEIR_ESTATE with err. */
+static int check_output_lengths(const weir_job_checkpoints *c, weir_error *err) {
+    const weir_job *job = c->job;
+    int rc = 0;
+    for (size_t i = 0; i <= job->n_sinks && rc == 0; i++) {
+        char *dl = NULL;
+        const char *path = i < job->n_sinks ? (job->sinks[i].kind == WEIR_CONN_FILE ? job->sinks[i].path : NULL)
+                           : job->has_dead_letter ? job->dead_letter_path
+                                                  : (dl = join_path(c->opts.state_dir, "dead-letter.jsonl"));
+        struct stat st;
+        if (path && c->sink_lengths[i] > 0 && (stat(path, &st) < 0 || st.st_size < c->sink_lengths[i]))
+            rc = weir_error_set(err, WEIR_ESTATE,
+                                "output file %s is shorter than its checkpointed length (%lld bytes): it was "
+                                "changed outside weir; run with --fresh to start over",
+                                path, (long long)c->sink_lengths[i]);
+        free(dl);
+    }
+    return rc;
+}
+
+/* Resumes from c->restored (read into c with its dir): checks it fits the
+ * job; a finished job's outputs must still be whole (*already_finished). */
+static int resume(weir_job_checkpoints *c, bool *already_finished, weir_error *err) {
+    c->restoring = true;
+    int rc = adopt(c, false, err);
+    if (rc < 0)
+        return rc;
+    if (c->restored.finished) {
+        if ((rc = check_output_lengths(c, err)) < 0)
+            return rc;
+        *already_finished = true;
+    }
+    return 0;
+}
+
 weir_job_checkpoints *weir_job_checkpoints_open(const weir_job *job, const weir_job_checkpoint_options *opts,
                                                 bool *already_finished, weir_error *err) {
     *already_finished = false;
@@ -242,72 +278,36 @@ weir_job_checkpoints *weir_job_checkpoints_open(const weir_job *job, const weir_
         if (adopt(c, true, err) < 0)
             goto fail;
     } else if (!opts->fresh && !reads_stdin && opts->exactly_once) {
-        /* DESIGN §5: the newest checkpoint whose transaction committed. Newer
-         * local ones never committed (their output was aborted); none
-         * committed: nothing of this job's output is visible, start over. */
-        /* Local checkpoints newer than the committed one belong to aborted
-         * transactions: they can never be restored, and left there they would
-         * push the committed one out of `retain` after a few crashes. */
+        /* DESIGN §5: restore the newest checkpoint whose transaction committed;
+         * none committed: nothing of this job's output is visible, start over.
+         * Newer local ones belong to aborted transactions: they can never be
+         * restored, and kept they would push the committed one out of
+         * `retain` after a few crashes in a row, so they go. */
         if (!opts->committed_id) {
             if (weir_checkpoint_store_clear(c->store, err) < 0)
                 goto fail;
-        } else {
-            uint64_t max_id = weir_checkpoint_store_next_id(c->store) - 1;
-            for (uint64_t id = opts->committed_id + 1; id <= max_id; id++)
-                if (weir_checkpoint_store_abort(c->store, id, err) < 0)
-                    goto fail;
+            return c;
         }
-        if (opts->committed_id) {
-            char *dir = weir_checkpoint_store_path(c->store, opts->committed_id);
-            if (!dir || weir_checkpoint_store_read(dir, &c->restored, err) < 0) {
-                weir_error_set(err, WEIR_EIO,
-                               "Kafka shows checkpoint %llu of this job committed, but its local state %s cannot "
-                               "be read (was the state dir replaced?); run with --fresh to start over",
-                               (unsigned long long)opts->committed_id, dir ? dir : "(?)");
-                free(dir);
+        uint64_t max_id = weir_checkpoint_store_next_id(c->store) - 1;
+        for (uint64_t id = opts->committed_id + 1; id <= max_id; id++)
+            if (weir_checkpoint_store_abort(c->store, id, err) < 0)
                 goto fail;
-            }
-            c->restored_dir = dir;
-            c->restoring = true;
-            if (adopt(c, false, err) < 0)
-                goto fail;
-            if (c->restored.finished) {
-                *already_finished = true;
-                return c;
-            }
+        char *dir = weir_checkpoint_store_path(c->store, opts->committed_id);
+        if (!dir || weir_checkpoint_store_read(dir, &c->restored, err) < 0) {
+            weir_error_set(err, WEIR_EIO,
+                           "Kafka shows checkpoint %llu of this job committed, but its local state %s cannot "
+                           "be read (was the state dir replaced?); run with --fresh to start over",
+                           (unsigned long long)opts->committed_id, dir ? dir : "(?)");
+            free(dir);
+            goto fail;
         }
+        c->restored_dir = dir;
+        if (resume(c, already_finished, err) < 0)
+            goto fail;
     } else if (!opts->fresh && !reads_stdin) {
         int r = weir_checkpoint_store_latest(c->store, &c->restored, &c->restored_dir, report_skip, c, err);
-        if (r < 0)
+        if (r < 0 || (r == 1 && resume(c, already_finished, err) < 0))
             goto fail;
-        if (r == 1) {
-            c->restoring = true;
-            if (adopt(c, false, err) < 0)
-                goto fail;
-            if (c->restored.finished) {
-                /* SPEC §5: an output shorter than its checkpointed length is an
-                 * error, also when nothing new would be written. */
-                for (size_t i = 0; i <= job->n_sinks; i++) {
-                    char *dl = NULL;
-                    const char *path = i < job->n_sinks ? (job->sinks[i].kind == WEIR_CONN_FILE ? job->sinks[i].path : NULL)
-                                                        : job->has_dead_letter ? job->dead_letter_path
-                                                                               : (dl = join_path(opts->state_dir, "dead-letter.jsonl"));
-                    struct stat st;
-                    bool short_file = path && c->sink_lengths[i] > 0 &&
-                                      (stat(path, &st) < 0 || st.st_size < c->sink_lengths[i]);
-                    if (short_file)
-                        weir_error_set(err, WEIR_ESTATE,
-                                       "output file %s is shorter than its checkpointed length (%lld bytes): it was "
-                                       "changed outside weir; run with --fresh to start over",
-                                       path, (long long)c->sink_lengths[i]);
-                    free(dl);
-                    if (short_file)
-                        goto fail;
-                }
-                *already_finished = true;
-                return c;
-            }
-        }
     }
     return c;
 fail:
