@@ -7,12 +7,7 @@
 #include <time.h>
 
 #include "engine/log.h"
-
-static int64_t mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "engine/clock.h"
 
 static weir_kafka_client *client_of(const rd_kafka_t *rk) {
     return rk ? rd_kafka_opaque(rk) : NULL;
@@ -22,7 +17,7 @@ static weir_kafka_client *client_of(const rd_kafka_t *rk) {
 static bool may_log(weir_kafka_client *c) {
     if (!c)
         return true;
-    int64_t now = mono_ms(), last = atomic_load(&c->last_error_log_ms);
+    int64_t now = weir_clock_ms(), last = atomic_load(&c->last_error_log_ms);
     if (last && now - last < 10000)
         return false;
     atomic_store(&c->last_error_log_ms, now);

@@ -47,16 +47,11 @@
 #include "engine/arena.h"
 #include "engine/json.h"
 #include "engine/log.h"
+#include "engine/clock.h"
 
 typedef struct marker_reader {
     weir_kafka_client client; /* first member (kafka_conf.h) */
 } marker_reader;
-
-static int64_t mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* --------------------------------------------------------- restore choice */
 
@@ -160,7 +155,7 @@ static int partition_count(weir_kafka_output *out, rd_kafka_t *rk, int64_t deadl
                               rd_kafka_err2str(rd_kafka_last_error()));
     for (;;) {
         const struct rd_kafka_metadata *md = NULL;
-        int64_t left = deadline_ms - mono_ms();
+        int64_t left = deadline_ms - weir_clock_ms();
         rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, (int)(left > 5000 ? 5000 : left < 100 ? 100 : left));
         int n = -1;
         if (!e && md->topic_cnt == 1) {
@@ -178,7 +173,7 @@ static int partition_count(weir_kafka_output *out, rd_kafka_t *rk, int64_t deadl
             rd_kafka_topic_destroy(rkt);
             return n;
         }
-        if (mono_ms() >= deadline_ms) {
+        if (weir_clock_ms() >= deadline_ms) {
             rd_kafka_topic_destroy(rkt);
             return weir_error_set(err, WEIR_EKAFKA, "markers topic %s: metadata: %s", out->markers_topic,
                                   rd_kafka_err2str(e));
@@ -220,7 +215,7 @@ int weir_kafka_output_committed_checkpoint(weir_kafka_output *out, uint64_t *id,
     *id = 0;
     if (!out->exactly_once)
         return 0;
-    int64_t deadline = mono_ms() + out->init_timeout_ms;
+    int64_t deadline = weir_clock_ms() + out->init_timeout_ms;
     marker_reader r = {0};
     rd_kafka_t *rk = new_reader(out, &r, err);
     if (!rk)
@@ -255,7 +250,7 @@ int weir_kafka_output_committed_checkpoint(weir_kafka_output *out, uint64_t *id,
     }
     int n_eof = 0;
     while (n_eof < n_parts) {
-        if (mono_ms() >= deadline) {
+        if (weir_clock_ms() >= deadline) {
             rc = weir_error_set(err, WEIR_EKAFKA,
                                 "markers topic %s: not read to its end within %lld ms (%d of %d partitions; an "
                                 "open transaction of another producer holds read_committed readers back)",

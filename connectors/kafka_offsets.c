@@ -17,18 +17,13 @@
 #include <time.h>
 
 #include "engine/log.h"
+#include "engine/clock.h"
 
 #define MAX_ROUNDS 70
 
 static _Thread_local int last_rounds;
 
 int weir_kafka_offsets_last_rounds(void) { return last_rounds; }
-
-static int64_t mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ListOffsets for every partition with .offset as the query (a timestamp, or
  * -2 earliest / -1 latest). */
@@ -168,10 +163,10 @@ static int search(rd_kafka_t *probe, rd_kafka_topic_partition_list_t *parts, pro
             rc = weir_error_set(err, WEIR_EKAFKA, "kafka: offset search: assign: %s", rd_kafka_err2str(e));
             break;
         }
-        int64_t deadline = mono_ms() + timeout_ms;
+        int64_t deadline = weir_clock_ms() + timeout_ms;
         int waiting = open;
         while (waiting > 0) {
-            int64_t left = deadline - mono_ms();
+            int64_t left = deadline - weir_clock_ms();
             if (left <= 0) {
                 rc = weir_error_set(err, WEIR_EKAFKA, "kafka: offset search for time %lld did not finish in %d ms",
                                     (long long)time_ms, timeout_ms);

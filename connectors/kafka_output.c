@@ -45,14 +45,9 @@
 #include "engine/fault_point.h"
 #include "engine/json.h"
 #include "engine/log.h"
+#include "engine/clock.h"
 
 #define WAIT_LOG_INTERVAL_MS 10000
-
-static int64_t mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void sleep_ms(int64_t ms) {
     struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
@@ -80,7 +75,7 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 }
 
 int weir_kafka_output_wait_acked(weir_kafka_output *out, weir_kafka_delivery *t, weir_error *err) {
-    int64_t started = mono_ms(), last_log = started;
+    int64_t started = weir_clock_ms(), last_log = started;
     for (;;) {
         uint64_t produced = atomic_load(&t->produced);
         uint64_t done = atomic_load(&t->acked) + atomic_load(&t->failed);
@@ -90,7 +85,7 @@ int weir_kafka_output_wait_acked(weir_kafka_output *out, weir_kafka_delivery *t,
             rd_kafka_flush(out->rk, 1000);
         else
             rd_kafka_poll(out->rk, 100);
-        int64_t now = mono_ms();
+        int64_t now = weir_clock_ms();
         if (now - last_log >= WAIT_LOG_INTERVAL_MS) {
             last_log = now;
             weir_log(WEIR_LOG_WARN, out->job_name,
@@ -129,7 +124,7 @@ int weir_kafka_output_produce(weir_kafka_output *out, weir_kafka_delivery *t, rd
         /* The local queue is full (queue.buffering.max.*): serve delivery
          * reports until there is room -- a slow broker slows the job. */
         rd_kafka_poll(out->rk, 100);
-        int64_t now = mono_ms();
+        int64_t now = weir_clock_ms();
         if (!last_log)
             last_log = now;
         else if (now - last_log >= WAIT_LOG_INTERVAL_MS) {
@@ -163,10 +158,10 @@ static int64_t conf_get_int(rd_kafka_conf_t *conf, const char *key, int64_t dflt
 }
 
 static int init_transactions(weir_kafka_output *out, weir_error *err) {
-    int64_t deadline = mono_ms() + (out->init_timeout_ms > 0 ? out->init_timeout_ms : 60000);
+    int64_t deadline = weir_clock_ms() + (out->init_timeout_ms > 0 ? out->init_timeout_ms : 60000);
     int64_t backoff_ms = 500;
     for (;;) {
-        int64_t left = deadline - mono_ms();
+        int64_t left = deadline - weir_clock_ms();
         rd_kafka_error_t *e = rd_kafka_init_transactions(out->rk, (int)(left < 1000 ? 1000 : left > 30000 ? 30000 : left));
         if (!e)
             return 0;
@@ -174,7 +169,7 @@ static int init_transactions(weir_kafka_output *out, weir_error *err) {
         char msg[200];
         snprintf(msg, sizeof msg, "%s", rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
-        if (!retriable || mono_ms() + backoff_ms >= deadline)
+        if (!retriable || weir_clock_ms() + backoff_ms >= deadline)
             return weir_error_set(err, WEIR_EKAFKA, "producer: init_transactions (transactional.id %s): %s",
                                   out->transactional_id, msg);
         weir_log(WEIR_LOG_WARN, out->job_name, "producer: init_transactions: %s; retrying in %lld ms", msg,
@@ -295,12 +290,12 @@ static int fail_txn(weir_kafka_output *out, rd_kafka_error_t *e, uint64_t id, co
  * transaction timeout (after it, the broker has aborted the transaction and
  * the error is no longer retriable anyway). */
 static int commit_with_retries(weir_kafka_output *out, uint64_t id, weir_error *err) {
-    int64_t deadline = mono_ms() + out->txn_timeout_ms;
+    int64_t deadline = weir_clock_ms() + out->txn_timeout_ms;
     for (;;) {
         rd_kafka_error_t *e = rd_kafka_commit_transaction(out->rk, (int)out->txn_timeout_ms);
         if (!e)
             return 0;
-        if (!rd_kafka_error_is_retriable(e) || mono_ms() >= deadline)
+        if (!rd_kafka_error_is_retriable(e) || weir_clock_ms() >= deadline)
             return fail_txn(out, e, id, "commit_transaction", err);
         weir_log(WEIR_LOG_WARN, out->job_name, "checkpoint %llu: commit_transaction: %s; retrying",
                  (unsigned long long)id, rd_kafka_error_string(e));

@@ -46,6 +46,7 @@
 #include "connectors/kafka_offsets.h"
 #include "engine/log.h"
 #include "engine/runtime.h"
+#include "engine/clock.h"
 
 #define MAX_LINES 4096
 #define MAX_BLOCK_BYTES (8u << 20)
@@ -102,12 +103,6 @@ struct weir_kafka_source {
     _Atomic uint64_t messages, gaps, gap_messages;
     _Atomic int commits_in_flight;
 };
-
-static int64_t mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---------------------------------------------------------------- partitions */
 
@@ -347,7 +342,7 @@ static void assign_ready(weir_kafka_source *s) {
 }
 
 static void maintain(weir_kafka_source *s) {
-    int64_t now = mono_ms();
+    int64_t now = weir_clock_ms();
     if (now < s->next_discover_ms)
         return;
     bool ok = discover(s);
@@ -357,9 +352,9 @@ static void maintain(weir_kafka_source *s) {
     }
     if (ok) {
         s->backoff_ms = BACKOFF_FIRST_MS;
-        s->next_discover_ms = mono_ms() + s->refresh_ms;
+        s->next_discover_ms = weir_clock_ms() + s->refresh_ms;
     } else { /* (6) */
-        s->next_discover_ms = mono_ms() + s->backoff_ms;
+        s->next_discover_ms = weir_clock_ms() + s->backoff_ms;
         s->backoff_ms = s->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : s->backoff_ms * 2;
     }
 }
@@ -367,7 +362,7 @@ static void maintain(weir_kafka_source *s) {
 /* ------------------------------------------------------------ reading */
 
 static void log_consumer_error(weir_kafka_source *s, const rd_kafka_message_t *m) {
-    int64_t now = mono_ms();
+    int64_t now = weir_clock_ms();
     if (s->last_error_log_ms && now - s->last_error_log_ms < 10000)
         return; /* kafka_conf.h (3) */
     s->last_error_log_ms = now;
@@ -525,7 +520,7 @@ static void wait_input(void *arg, int timeout_ms) {
     weir_kafka_source *s = arg;
     if (s->n_stash > 0)
         return;
-    int64_t until_discover = s->next_discover_ms - mono_ms();
+    int64_t until_discover = s->next_discover_ms - weir_clock_ms();
     if (until_discover < timeout_ms)
         timeout_ms = until_discover < 0 ? 0 : (int)until_discover;
     rd_kafka_message_t *m = rd_kafka_consume_queue(s->queue, timeout_ms);
@@ -638,8 +633,8 @@ static void source_free(void *arg) {
         return;
     if (s->rk) {
         /* Let async commits of the last checkpoint reach the broker. */
-        int64_t deadline = mono_ms() + 3000;
-        while (atomic_load(&s->commits_in_flight) > 0 && mono_ms() < deadline) {
+        int64_t deadline = weir_clock_ms() + 3000;
+        while (atomic_load(&s->commits_in_flight) > 0 && weir_clock_ms() < deadline) {
             rd_kafka_message_t *m = rd_kafka_consume_queue(s->queue, 50);
             if (m)
                 rd_kafka_message_destroy(m);

@@ -17,6 +17,7 @@
 #include "engine/key_group.h"
 #include "engine/log.h"
 #include "engine/runtime_internal.h"
+#include "engine/clock.h"
 
 #define WEIR_RING_CAPACITY 16
 
@@ -109,12 +110,6 @@ int64_t weir_rt_restored_watermark(const weir_rt *rt, uint32_t keyed) {
     return kd->n_sources ? wm : WEIR_TIME_MIN;
 }
 
-static int64_t monotonic_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The checkpoint coordinator (runtime.h: checkpoints; Flink's
  * CheckpointCoordinator): triggers checkpoint N every interval, collects the
  * acknowledgements of every source, worker and the sink thread, and commits
@@ -125,19 +120,19 @@ void *weir_rt_coordinator_main(void *arg) {
     uint64_t id = h->first_id;
     uint32_t expected = rt->n_sources + rt->n_workers + 1;
     int failures_in_a_row = 0;
-    int64_t next_ms = monotonic_ms() + h->interval_ms;
+    int64_t next_ms = weir_clock_ms() + h->interval_ms;
     for (;;) {
         uint32_t seen = weir_waiter_epoch(&rt->coordinator_waiter);
         if (atomic_load(&rt->job_ending) || atomic_load(&rt->failed) || weir_rt_stop_requested() ||
             atomic_load(&rt->sources_running) == 0)
             break;
-        int64_t now = monotonic_ms();
+        int64_t now = weir_clock_ms();
         if (now < next_ms) {
             weir_waiter_wait(&rt->coordinator_waiter, seen, (int)(next_ms - now > 200 ? 200 : next_ms - now));
             continue;
         }
         weir_error err = {0};
-        int64_t t0 = monotonic_ms();
+        int64_t t0 = weir_clock_ms();
         bool ok = h->begin(h->ctx, id, false, &err) == 0;
         if (ok) {
             pthread_mutex_lock(&rt->ckpt_mutex);
@@ -157,7 +152,7 @@ void *weir_rt_coordinator_main(void *arg) {
                 pthread_mutex_unlock(&rt->ckpt_mutex);
                 if (done)
                     break;
-                if (monotonic_ms() - t0 > h->timeout_ms) {
+                if (weir_clock_ms() - t0 > h->timeout_ms) {
                     weir_error_set(&err, WEIR_EIO, "checkpoint %llu timed out after %lld ms",
                                    (unsigned long long)id, (long long)h->timeout_ms);
                     pthread_mutex_lock(&rt->ckpt_mutex);
@@ -219,7 +214,7 @@ void *weir_rt_coordinator_main(void *arg) {
             }
         }
         id++;
-        next_ms = monotonic_ms() + h->interval_ms;
+        next_ms = weir_clock_ms() + h->interval_ms;
     }
     rt->next_checkpoint_id = id;
     return NULL;

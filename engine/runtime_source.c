@@ -43,6 +43,7 @@
 #include "engine/key_group.h"
 #include "engine/log.h"
 #include "engine/runtime_internal.h"
+#include "engine/clock.h"
 
 #define WORK_BATCH_CAP 1024
 #define OUT_FLUSH_BYTES (1u << 20)
@@ -336,12 +337,6 @@ static bool is_blank(const char *s, size_t n) {
     return true;
 }
 
-static int64_t monotonic_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* (1), (4): the minimum over partitions neither finished nor idle; when there
  * is none, the watermark holds where it is. */
 static int64_t source_watermark(const source_ctx *c, int64_t delay_ms) {
@@ -396,7 +391,7 @@ static void update_partitions(source_ctx *c) {
     void *io = c->node->u.source.io;
     uint32_t n_src = vt->n_partitions(io);
     grow_parts(c, n_src);
-    int64_t now = monotonic_ms();
+    int64_t now = weir_clock_ms();
     int64_t idle_ms = c->node->u.source.idle_ms;
     bool changed = false;
     for (uint32_t p = 0; p < c->n_parts; p++) {
@@ -578,7 +573,7 @@ void *weir_rt_source_main(void *arg) {
     c.told_wm = malloc((c.n_workers ? c.n_workers : 1) * sizeof *c.told_wm);
     if (!c.pending || !c.told_wm)
         abort();
-    c.start_ms = monotonic_ms();
+    c.start_ms = weir_clock_ms();
     uint32_t n_parts = c.node->u.source.vt->n_partitions(c.node->u.source.io);
     grow_parts(&c, n_parts ? n_parts : 1);
     for (uint32_t w = 0; w < c.n_workers; w++)

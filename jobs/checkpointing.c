@@ -26,6 +26,7 @@
 #include "state/checkpoint_store.h"
 #include "state/rocks_store.h"
 #include "state/state_dir.h"
+#include "engine/clock.h"
 
 struct weir_job_checkpoints {
     const weir_job *job;
@@ -62,12 +63,6 @@ struct weir_job_checkpoints {
     int64_t restore_start_ms;         /* restore progress */
     bool progress_shown;
 };
-
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int64_t wall_ms(void) {
     struct timespec ts;
@@ -382,7 +377,7 @@ static int hook_begin(void *ctx, uint64_t id, bool final_checkpoint, weir_error 
     free(c->pending_dir);
     c->pending_dir = NULL;
     c->pending_id = id;
-    c->begin_ms = now_ms();
+    c->begin_ms = weir_clock_ms();
     c->pending_is_savepoint = false;
     return weir_checkpoint_store_begin(c->store, id, &c->pending_dir, err);
 }
@@ -392,7 +387,7 @@ static int hook_begin_final(weir_job_checkpoints *c, uint64_t id, weir_error *er
     free(c->pending_dir);
     c->pending_dir = NULL;
     c->pending_id = id;
-    c->begin_ms = now_ms();
+    c->begin_ms = weir_clock_ms();
     c->pending_is_savepoint = true;
     char base[128];
     weir_checkpoint_store_savepoint_id(id, wall_ms(), base, sizeof base);
@@ -583,7 +578,7 @@ static int hook_commit(void *ctx, const weir_checkpoint_report *r, weir_error *e
     weir_log(WEIR_LOG_INFO, job->name,
              "%s %llu complete in %lld ms: %llu entries, %llu bytes written, %llu bytes of new SST files%s",
              c->pending_is_savepoint ? "savepoint" : "checkpoint", (unsigned long long)r->checkpoint_id,
-             (long long)(now_ms() - c->begin_ms), (unsigned long long)entries, (unsigned long long)bytes,
+             (long long)(weir_clock_ms() - c->begin_ms), (unsigned long long)entries, (unsigned long long)bytes,
              (unsigned long long)new_sst, r->finished ? " (job finished)" : "");
     rc = 0;
 done:
@@ -632,7 +627,7 @@ static int restore_one(void *ctx, uint32_t key_group, const void *key, size_t ke
  * once the restore has taken more than a second. */
 static int show_progress(void *ctx, uint64_t done_bytes, uint64_t total_bytes, uint64_t n_entries) {
     weir_job_checkpoints *c = ctx;
-    int64_t elapsed_ms = now_ms() - c->restore_start_ms;
+    int64_t elapsed_ms = weir_clock_ms() - c->restore_start_ms;
     if (total_bytes == 0 || elapsed_ms < 1000)
         return 0;
     double rate = done_bytes / (elapsed_ms / 1000.0);
@@ -673,7 +668,7 @@ static int hook_restore_worker(void *ctx, uint32_t worker, uint32_t kg_first, ui
         o.restore_progress_ctx = c;
     }
     weir_rocks_restore_stats stats = {0};
-    c->restore_start_ms = now_ms();
+    c->restore_start_ms = weir_clock_ms();
     c->progress_shown = false;
     c->live[worker] = weir_rocks_store_restore(live, dirs, m->n_workers, kg_first, kg_last, c->cf_names,
                                                c->n_windows, &o, &stats, err);
