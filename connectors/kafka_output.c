@@ -304,6 +304,19 @@ static int commit_with_retries(weir_kafka_output *out, uint64_t id, weir_error *
     }
 }
 
+/* Marker checkpoint_id into the open transaction, acked by the broker; on
+ * failure the transaction is aborted and the producer marked failed. */
+static int produce_marker_acked(weir_kafka_output *out, uint64_t checkpoint_id, weir_error *err) {
+    if (produce_marker(out, checkpoint_id, err) == 0 && weir_kafka_output_wait_acked(out, &out->markers, err) == 0)
+        return 0;
+    out->failed = true;
+    rd_kafka_error_t *a = rd_kafka_abort_transaction(out->rk, (int)out->init_timeout_ms);
+    if (a)
+        rd_kafka_error_destroy(a);
+    out->in_txn = false;
+    return WEIR_EKAFKA;
+}
+
 static int txn_commit(void *arg, uint64_t checkpoint_id, weir_error *err) {
     weir_kafka_output *out = arg;
     if (!out->exactly_once) {
@@ -316,14 +329,8 @@ static int txn_commit(void *arg, uint64_t checkpoint_id, weir_error *err) {
                               (unsigned long long)checkpoint_id,
                               out->failed ? "an earlier commit failed" : "start was not called");
     weir_fault_point("eos.before_marker");
-    if (produce_marker(out, checkpoint_id, err) < 0 || weir_kafka_output_wait_acked(out, &out->markers, err) < 0) {
-        out->failed = true;
-        rd_kafka_error_t *a = rd_kafka_abort_transaction(out->rk, (int)out->init_timeout_ms);
-        if (a)
-            rd_kafka_error_destroy(a);
-        out->in_txn = false;
+    if (produce_marker_acked(out, checkpoint_id, err) < 0)
         return WEIR_EKAFKA;
-    }
     weir_fault_point("eos.before_commit");
     if (commit_with_retries(out, checkpoint_id, err) < 0)
         return WEIR_EKAFKA;
@@ -348,14 +355,8 @@ int weir_kafka_output_forget_checkpoints(weir_kafka_output *out, weir_error *err
     if (e)
         return fail_txn(out, e, 0, "begin_transaction", err);
     out->in_txn = true;
-    if (produce_marker(out, 0, err) < 0 || weir_kafka_output_wait_acked(out, &out->markers, err) < 0) {
-        out->failed = true;
-        rd_kafka_error_t *a = rd_kafka_abort_transaction(out->rk, (int)out->init_timeout_ms);
-        if (a)
-            rd_kafka_error_destroy(a);
-        out->in_txn = false;
+    if (produce_marker_acked(out, 0, err) < 0)
         return WEIR_EKAFKA;
-    }
     if (commit_with_retries(out, 0, err) < 0)
         return WEIR_EKAFKA;
     out->in_txn = false;
