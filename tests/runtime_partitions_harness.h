@@ -322,23 +322,7 @@ static const weir_keyed_op_vt rec_vt = {rec_prepare, rec_state_new, rec_state_fr
 
 /* ---------------------------------------------------- memory sinks */
 
-typedef struct mem_sink {
-    weir_buf bytes;
-    int flushed;
-} mem_sink;
-
-static int mem_write(void *s, const char *b, size_t n, weir_error *err) {
-    (void)err;
-    weir_buf_append(&((mem_sink *)s)->bytes, b, n);
-    return 0;
-}
-static int mem_flush(void *s, weir_error *err) {
-    (void)err;
-    ((mem_sink *)s)->flushed++;
-    return 0;
-}
-static void mem_free(void *s) { (void)s; }
-static const weir_sink_vt mem_vt = {mem_write, mem_flush, mem_free, NULL};
+#include "tests/mem_sink_harness.h"
 
 /* An encoding sink: writes "<event time> <json>\n"; a record with a member
  * "bad" fails to encode. Called from source and worker threads at once. */
